@@ -1,0 +1,17 @@
+"""Event contracts of every Ducha context. Importing this package registers them all."""
+
+from .base import NO_UNIT, SYSTEM_ACTOR, Actor, DomainEvent, Envelope, EnvelopeHeader, Role
+from .registry import EventRegistry, MalformedEvent, registry
+
+__all__ = [
+    "NO_UNIT",
+    "SYSTEM_ACTOR",
+    "Actor",
+    "DomainEvent",
+    "Envelope",
+    "EnvelopeHeader",
+    "EventRegistry",
+    "MalformedEvent",
+    "Role",
+    "registry",
+]

@@ -1,0 +1,106 @@
+"""Maps event type names to payload classes and upcasts old payload shapes on read.
+
+An upcaster turns the stored JSON of version N into version N+1. Stored events are never
+rewritten: the log keeps the shape it was written with, readers see the current shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from .base import DomainEvent, Envelope, EnvelopeHeader, WireEnvelope
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+T = TypeVar("T", bound=type[DomainEvent])
+
+
+class MalformedEvent(ValueError):
+    """A stored message that cannot be read as a known event; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EventRegistry:
+    def __init__(self) -> None:
+        self._classes: dict[str, type[DomainEvent]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+
+    def register(self, cls: T) -> T:
+        name = cls.event_type
+        if name in self._classes and self._classes[name] is not cls:
+            raise ValueError(f"event type {name!r} registered twice")
+        for attr in ("event_type", "context", "aggregate_type"):
+            if not isinstance(getattr(cls, attr, None), str):
+                raise TypeError(f"{cls.__name__} must define ClassVar {attr}")
+        self._classes[name] = cls
+        return cls
+
+    def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Register a function turning payload version `from_version` into `from_version + 1`."""
+
+        def deco(fn: Upcaster) -> Upcaster:
+            self._upcasters[(event_type, from_version)] = fn
+            return fn
+
+        return deco
+
+    def get(self, event_type: str) -> type[DomainEvent]:
+        try:
+            return self._classes[event_type]
+        except KeyError:
+            raise MalformedEvent(f"unknown event type {event_type!r}") from None
+
+    def types(self) -> dict[str, type[DomainEvent]]:
+        return dict(self._classes)
+
+    def upcast(self, event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
+        cls = self.get(event_type)
+        if version > cls.schema_version:
+            raise MalformedEvent(
+                f"{event_type} schema version {version} is newer than this reader's "
+                f"{cls.schema_version}"
+            )
+        while version < cls.schema_version:
+            step = self._upcasters.get((event_type, version))
+            if step is None:
+                raise MalformedEvent(f"no upcaster for {event_type} v{version} -> v{version + 1}")
+            payload = step(payload)
+            version += 1
+        return payload
+
+    def decode(self, data: bytes, sequence: int = 0) -> Envelope[DomainEvent]:
+        """Parse a stored message body into a typed envelope (upcasting old payloads)."""
+        try:
+            wire = WireEnvelope.model_validate_json(data)
+        except ValidationError as exc:
+            raise MalformedEvent(f"not a Ducha event envelope: {_short(exc)}") from None
+        cls = self.get(wire.event_type)
+        payload_data = self.upcast(wire.event_type, wire.schema_version, wire.payload)
+        try:
+            payload = cls.model_validate(payload_data)
+        except ValidationError as exc:
+            raise MalformedEvent(f"invalid {wire.event_type} payload: {_short(exc)}") from None
+        # model_construct: every part is already validated; this is the replay hot path.
+        header = {name: getattr(wire, name) for name in _HEADER_FIELDS}
+        header["schema_version"] = cls.schema_version
+        return Envelope[DomainEvent].model_construct(**header, payload=payload, sequence=sequence)
+
+
+_HEADER_FIELDS = tuple(EnvelopeHeader.model_fields)
+
+
+def _short(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(body)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+# The one registry of all Ducha events; each contracts module registers its classes on import.
+registry = EventRegistry()

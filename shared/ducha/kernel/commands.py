@@ -1,0 +1,144 @@
+"""Running a command against one aggregate: load, decide (pure), append with the server checking
+the version, and make retries of the same command return the first result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..contracts.base import Actor, DomainEvent, Envelope
+from .clock import Clock, SystemClock
+from .errors import Conflict, InvalidCommand
+from .eventstore import ConcurrencyConflict, DuplicateAppend, EventStore, LoadedAggregate
+from .subjects import AggregateKey
+
+COMMAND_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+AUTO_RETRIES = 20
+
+Decide = Callable[[LoadedAggregate], Sequence[DomainEvent]]
+
+
+def check_command_id(value: str) -> str:
+    if not COMMAND_ID_RE.match(value):
+        raise InvalidCommand(
+            "Idempotency-Key must be 8-128 characters of letters, digits, '_', '.', ':' or '-'",
+            field="Idempotency-Key",
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who asks, and how to recognise this command if it is sent again."""
+
+    actor: Actor
+    command_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    correlation_id: str = ""
+    causation_id: str | None = None
+    # Set from the client's If-Match: the aggregate sequence the client decided on. Without it,
+    # a conflicting concurrent write makes us reload and decide again.
+    expected_sequence: int | None = None
+
+    def __post_init__(self) -> None:
+        check_command_id(self.command_id)
+        if not self.correlation_id:
+            object.__setattr__(self, "correlation_id", self.command_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    aggregate_id: str
+    events: tuple[Envelope[DomainEvent], ...]
+    last_sequence: int  # ask queries for at least this sequence to read your own write
+    replayed: bool = False  # True when this is the stored result of an earlier identical command
+
+
+class CommandRunner:
+    def __init__(self, store: EventStore, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+
+    async def run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
+        for attempt in range(AUTO_RETRIES):
+            if attempt:
+                # Contenders of one aggregate spread out instead of colliding again.
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+            loaded = await self.store.load(key)
+            previous = loaded.events_of_command(ctx.command_id)
+            if previous:
+                return _replayed(key, previous)
+            if ctx.expected_sequence is not None and ctx.expected_sequence != loaded.last_sequence:
+                raise Conflict(
+                    f"{key.aggregate_type} {key.aggregate_id} has changed (now at sequence "
+                    f"{loaded.last_sequence}, you sent {ctx.expected_sequence}); reload and retry"
+                )
+            payloads = list(decide(loaded))
+            if not payloads:
+                return CommandResult(key.aggregate_id, (), loaded.last_sequence)
+            envelopes = self._envelopes(key, ctx, loaded.version, payloads)
+            try:
+                result = await self.store.append(key, envelopes, loaded.last_sequence)
+            except (ConcurrencyConflict, DuplicateAppend) as exc:
+                # The server checks the sequence before dedup, so a resent command lands here too.
+                reloaded = await self.store.load(key)
+                previous = reloaded.events_of_command(ctx.command_id)
+                if previous:
+                    return _replayed(key, previous)
+                if ctx.expected_sequence is not None:
+                    raise Conflict(str(exc)) from exc
+                continue
+            if result.duplicate:
+                reloaded = await self.store.load(key)
+                return _replayed(key, reloaded.events_of_command(ctx.command_id))
+            stored = tuple(
+                env.model_copy(update={"sequence": result.first_sequence + i})
+                for i, env in enumerate(envelopes)
+            )
+            return CommandResult(key.aggregate_id, stored, result.last_sequence)
+        raise Conflict(
+            f"{key.aggregate_type} {key.aggregate_id} is being changed by others; retry shortly"
+        )
+
+    def _envelopes(
+        self,
+        key: AggregateKey,
+        ctx: CommandContext,
+        version: int,
+        payloads: Sequence[DomainEvent],
+    ) -> list[Envelope[DomainEvent]]:
+        now = self.clock.now()
+        out: list[Envelope[DomainEvent]] = []
+        for i, payload in enumerate(payloads, start=1):
+            if payload.context != key.context or payload.aggregate_type != key.aggregate_type:
+                raise TypeError(
+                    f"{payload.event_type} belongs to {payload.context}/{payload.aggregate_type}, "
+                    f"not {key.context}/{key.aggregate_type}"
+                )
+            out.append(
+                Envelope[DomainEvent](
+                    event_id=uuid.uuid4(),
+                    event_type=payload.event_type,
+                    schema_version=payload.schema_version,
+                    context=key.context,
+                    aggregate_type=key.aggregate_type,
+                    aggregate_id=key.aggregate_id,
+                    aggregate_version=version + i,
+                    unit_id=key.unit_id,
+                    actor=ctx.actor,
+                    occurred_at=now,
+                    command_id=ctx.command_id,
+                    correlation_id=ctx.correlation_id,
+                    causation_id=ctx.causation_id,
+                    payload=payload,
+                )
+            )
+        return out
+
+
+def _replayed(key: AggregateKey, events: tuple[Envelope[DomainEvent], ...]) -> CommandResult:
+    return CommandResult(key.aggregate_id, events, events[-1].sequence, replayed=True)

@@ -1,0 +1,86 @@
+"""Configuration from environment variables, validated when a service starts (never at import).
+
+Generic settings are `DUCHA_<NAME>`; a service may override some with `DUCHA_<SERVICE>_<NAME>`
+(e.g. `DUCHA_INTAKE_PORT`, `DUCHA_INTAKE_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .db import sqlite_url
+
+
+class ConfigError(SystemExit):
+    """Raised with one line per wrong setting; exits the process with that message."""
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUCHA_", extra="ignore")
+
+    service: str = Field(default="service", description="service name (set by the service)")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8100, ge=1, le=65535)
+    data_dir: Path = Path("data")
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; unset = SQLite file <data_dir>/<service>.db"
+    )
+    database_schema: str | None = Field(
+        default=None, description="PostgreSQL schema; default: the service name"
+    )
+    jwt_public_key_file: Path | None = Field(
+        default=None, description="issuer public key (PEM); unset = <data_dir>/keys (local run)"
+    )
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
+    log_level: str = "INFO"
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_scheme(cls, value: str) -> str:
+        if not value.startswith(("nats://", "tls://", "ws://", "wss://")):
+            raise ValueError("must start with nats://, tls://, ws:// or wss://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:// and postgresql:// URLs are supported")
+        return value or None
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir / f"{self.service}.db")
+
+    def resolved_schema(self) -> str | None:
+        if self.resolved_database_url().startswith("sqlite"):
+            return None
+        return self.database_schema or self.service
+
+    @classmethod
+    def for_service(cls, service: str, default_port: int, **overrides: object) -> "ServiceSettings":
+        prefix = f"DUCHA_{service.upper()}_"
+        values: dict[str, object] = {"service": service, "port": default_port}
+        for name in cls.model_fields:
+            raw = os.environ.get(prefix + name.upper())
+            if raw is not None:
+                values[name] = raw
+        values.update(overrides)  # init values win over the generic DUCHA_* environment
+        try:
+            settings = cls(**values)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            lines = [f"invalid configuration for {service}:"]
+            for err in exc.errors():
+                name = ".".join(str(p) for p in err["loc"])
+                lines.append(f"  DUCHA_{name.upper()} (or {prefix}{name.upper()}): {err['msg']}")
+            raise ConfigError("\n".join(lines)) from None
+        return settings

@@ -1,0 +1,390 @@
+"""The event log on NATS JetStream.
+
+- One stream (`DUCHA_EVENTS`) holds every event; its sequence is the global, total order.
+- Appends carry the aggregate's expected last sequence, checked by the server over the aggregate's
+  wildcard subject, so two writers of one aggregate can never both win.
+- The command id becomes each message's `Nats-Msg-Id`, so a resent append is not stored twice.
+- Several events of one command go in one JetStream atomic batch: all stored or none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import (
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from ..contracts.base import DomainEvent, Envelope
+from ..contracts.registry import EventRegistry, MalformedEvent
+from .subjects import ALL_EVENTS, DLQ_PREFIX, DLQ_STREAM, EVENT_PREFIX, EVENT_STREAM, AggregateKey
+
+WRONG_LAST_SEQUENCE = 10071
+BATCH_DUPLICATE_MSG_ID = 10201
+MAX_BATCH = 1000
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+class EventStoreError(RuntimeError):
+    pass
+
+
+class ConcurrencyConflict(EventStoreError):
+    """Another command appended to the aggregate since it was loaded."""
+
+    def __init__(self, key: AggregateKey, expected: int, actual: int | None) -> None:
+        super().__init__(
+            f"{key.aggregate_type} {key.aggregate_id} changed: expected last sequence {expected}, "
+            f"found {actual if actual is not None else 'another'}"
+        )
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateAppend(EventStoreError):
+    """The server recognised the message ids of this append: the command was already stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    first_sequence: int
+    last_sequence: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedAggregate:
+    key: AggregateKey
+    events: tuple[Envelope[DomainEvent], ...]
+    last_sequence: int  # 0: the aggregate has no events yet
+
+    @property
+    def version(self) -> int:
+        return len(self.events)
+
+    def events_of_command(self, command_id: str) -> tuple[Envelope[DomainEvent], ...]:
+        return tuple(e for e in self.events if e.command_id == command_id)
+
+
+def event_stream_config(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=EVENT_STREAM,
+        description="Ducha event log: the source of truth. Never edited.",
+        subjects=[f"{EVENT_PREFIX}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        discard=DiscardPolicy.NEW,  # never drop old events to make room
+        max_msgs=-1,
+        max_bytes=-1,
+        max_age=0,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        deny_delete=True,
+        deny_purge=True,
+        allow_rollup_hdrs=False,
+        allow_atomic=True,
+        allow_direct=False,  # direct gets may be served by followers: not read-your-writes
+    )
+
+
+def dlq_stream_config(replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=DLQ_STREAM,
+        description="Messages a Ducha consumer could not process, with the reason in headers.",
+        subjects=[f"{DLQ_PREFIX}.>"],
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create the streams, or bring an existing one's settings back to ours."""
+    for config in (event_stream_config(replicas), dlq_stream_config(replicas)):
+        assert config.name is not None
+        try:
+            await js.stream_info(config.name)
+        except nats.js.errors.NotFoundError:
+            try:
+                await js.add_stream(config)
+                continue
+            except nats.js.errors.BadRequestError:
+                pass  # created concurrently by another service: update below
+        await js.update_stream(config)
+
+
+def _api_error(err: dict[str, Any]) -> nats.js.errors.APIError:
+    return nats.js.errors.APIError(
+        code=err.get("code"), err_code=err.get("err_code"), description=err.get("description")
+    )
+
+
+_WRONG_SEQ = re.compile(r"wrong last sequence: (\d+)")
+
+
+def _conflict_actual(description: str | None) -> int | None:
+    match = _WRONG_SEQ.search(description or "")
+    return int(match.group(1)) if match else None
+
+
+class EventStore:
+    def __init__(
+        self,
+        nc: NATS,
+        registry: EventRegistry,
+        stream: str = EVENT_STREAM,
+        cache_size: int = 10_000,
+        timeout: float = 5.0,
+    ) -> None:
+        self._nc = nc
+        self._js = nc.jetstream(timeout=timeout)
+        self._registry = registry
+        self._stream = stream
+        self._timeout = timeout
+        # Events are immutable, so an aggregate's cached prefix stays valid; the server's
+        # expected-sequence check catches anything the cache has not seen yet.
+        self._cache: OrderedDict[str, LoadedAggregate] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def js(self) -> JetStreamContext:
+        return self._js
+
+    @property
+    def registry(self) -> EventRegistry:
+        return self._registry
+
+    # ---------------------------------------------------------------- append
+    async def append(
+        self,
+        key: AggregateKey,
+        events: Sequence[Envelope[DomainEvent]],
+        expected_last_sequence: int,
+    ) -> AppendResult:
+        """Append the events of one command atomically, if the aggregate's last stored sequence is
+        still `expected_last_sequence` (0 = new aggregate)."""
+        if not events:
+            raise ValueError("nothing to append")
+        if len(events) > MAX_BATCH:
+            raise ValueError(f"one command may append at most {MAX_BATCH} events")
+        expect = {
+            "Nats-Expected-Last-Subject-Sequence": str(expected_last_sequence),
+            "Nats-Expected-Last-Subject-Sequence-Subject": key.filter,
+        }
+        if len(events) == 1:
+            result = await self._append_one(key, events[0], expect)
+        else:
+            result = await self._append_batch(key, events, expect)
+        self._cache.pop(key.filter, None)
+        return result
+
+    async def _append_one(
+        self, key: AggregateKey, event: Envelope[DomainEvent], expect: dict[str, str]
+    ) -> AppendResult:
+        headers = {"Nats-Msg-Id": f"{event.command_id}:1", **expect}
+        # nats-py 2.16's publish_async never completes its future on an API error (from_error
+        # raises inside the reply callback), so a plain request it is.
+        resp = await self._request(key.subject(event.event_type), event.to_wire_json(), headers)
+        if "error" in resp:
+            raise self._translate(
+                key,
+                int(expect["Nats-Expected-Last-Subject-Sequence"]),
+                _api_error(resp["error"]),
+            )
+        seq = int(resp["seq"])
+        return AppendResult(seq, seq, bool(resp.get("duplicate", False)))
+
+    async def _request(self, subject: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        try:
+            reply = await self._nc.request(subject, body, headers=headers, timeout=self._timeout)
+        except nats.errors.NoRespondersError:
+            raise EventStoreError(f"no JetStream stream for {subject}") from None
+        except nats.errors.TimeoutError:
+            raise EventStoreError("no acknowledgement from JetStream in time") from None
+        result: dict[str, Any] = json.loads(reply.data)
+        return result
+
+    async def _append_batch(
+        self,
+        key: AggregateKey,
+        events: Sequence[Envelope[DomainEvent]],
+        expect: dict[str, str],
+    ) -> AppendResult:
+        batch_id = uuid.uuid4().hex
+        last = len(events)
+        resp: dict[str, Any] = {}
+        for i, event in enumerate(events, start=1):
+            headers = {
+                "Nats-Batch-Id": batch_id,
+                "Nats-Batch-Sequence": str(i),
+                "Nats-Msg-Id": f"{event.command_id}:{i}",
+            }
+            if i == 1:
+                headers.update(expect)  # checked against the state before the batch
+            subject = key.subject(event.event_type)
+            if i < last:
+                await self._nc.publish(subject, event.to_wire_json(), headers=headers)
+            else:
+                headers["Nats-Batch-Commit"] = "1"
+                resp = await self._request(subject, event.to_wire_json(), headers)
+        if "error" in resp:
+            raise self._translate(
+                key,
+                int(expect["Nats-Expected-Last-Subject-Sequence"]),
+                _api_error(resp["error"]),
+            )
+        seq = int(resp["seq"])
+        count = int(resp.get("count", last))
+        return AppendResult(seq - count + 1, seq)
+
+    def _translate(self, key: AggregateKey, expected: int, exc: Exception) -> Exception:
+        code = getattr(exc, "err_code", None)
+        if code == WRONG_LAST_SEQUENCE:
+            return ConcurrencyConflict(key, expected, _conflict_actual(getattr(exc, "description", "")))
+        if code == BATCH_DUPLICATE_MSG_ID:
+            return DuplicateAppend(str(exc))
+        return EventStoreError(f"JetStream refused the append: {exc}")
+
+    # ------------------------------------------------------------------ load
+    async def load(self, key: AggregateKey) -> LoadedAggregate:
+        """All events of one aggregate, in order (leader reads: sees every acknowledged append)."""
+        cached = self._cache.get(key.filter)
+        events = list(cached.events) if cached else []
+        last = cached.last_sequence if cached else 0
+        async for env in self.read_subject(key.filter, after=last):
+            events.append(env)
+            last = env.sequence
+        loaded = LoadedAggregate(key, tuple(events), last)
+        if events:
+            self._cache[key.filter] = loaded
+            self._cache.move_to_end(key.filter)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return loaded
+
+    async def read_subject(self, subject_filter: str, after: int = 0) -> AsyncIterator[Envelope[DomainEvent]]:
+        """Events matching one filter after a sequence, one leader read each: for short histories
+        (one aggregate, one problem). Use `read_all` for long ones."""
+        seq = after + 1
+        while True:
+            try:
+                raw = await self._js.get_msg(self._stream, seq=seq, subject=subject_filter, next=True)
+            except nats.js.errors.NotFoundError:
+                return
+            assert raw.seq is not None
+            yield self._registry.decode(raw.data or b"", raw.seq)
+            seq = raw.seq + 1
+
+    async def next_sequence_matching(self, subject_filter: str, after: int) -> int | None:
+        """Sequence of the first event after `after` that matches the filter, or None."""
+        try:
+            raw = await self._js.get_msg(self._stream, seq=after + 1, subject=subject_filter, next=True)
+        except nats.js.errors.NotFoundError:
+            return None
+        return raw.seq
+
+    async def last_sequence(self) -> int:
+        info = await self._js.stream_info(self._stream)
+        return int(info.state.last_seq)
+
+    async def get_raw(self, sequence: int) -> tuple[str, bytes]:
+        raw = await self._js.get_msg(self._stream, seq=sequence)
+        return raw.subject or "", raw.data or b""
+
+    async def read_all(
+        self,
+        after: int = 0,
+        filters: Sequence[str] = (ALL_EVENTS,),
+        until: int | None = None,
+    ) -> AsyncIterator[tuple[int, str, bytes]]:
+        """Raw (sequence, subject, body) of every event in log order, for replay and audit.
+        Stops at `until` (default: the log's last sequence when called)."""
+        end = until if until is not None else await self.last_sequence()
+        if end <= after:
+            return
+        queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue(maxsize=10_000)
+
+        async def on_msg(msg: nats.aio.msg.Msg) -> None:
+            await queue.put((msg.metadata.sequence.stream, msg.subject, msg.data))
+
+        sub = await subscribe_ordered(self._js, self._stream, filters, after + 1, on_msg)
+        filtered = list(filters) != [ALL_EVENTS]
+        try:
+            while True:
+                seq, subject, data = await asyncio.wait_for(queue.get(), timeout=30)
+                if seq > end:
+                    return
+                yield seq, subject, data
+                if seq == end:
+                    return
+                # A filtered read may have no event at `end` itself.
+                if filtered and queue.empty() and await self._none_left(filters, seq, end):
+                    return
+        finally:
+            await sub.unsubscribe()
+
+    async def _none_left(self, filters: Sequence[str], after: int, end: int) -> bool:
+        for f in filters:
+            nxt = await self.next_sequence_matching(f, after)
+            if nxt is not None and nxt <= end:
+                return False
+        return True
+
+    def decode(self, data: bytes, sequence: int) -> Envelope[DomainEvent]:
+        return self._registry.decode(data, sequence)
+
+
+async def subscribe_ordered(
+    js: JetStreamContext,
+    stream: str,
+    filters: Sequence[str],
+    start_sequence: int,
+    cb: object,
+) -> "nats.js.JetStreamContext.PushSubscription":
+    """An ordered push consumer from `start_sequence` over several subject filters: in order,
+    no acks, recreated by nats-py at the right place after a gap."""
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=max(1, start_sequence),
+        filter_subjects=list(filters) if len(filters) > 1 else None,
+        filter_subject=filters[0] if len(filters) == 1 else None,
+    )
+    return await js.subscribe(
+        filters[0],
+        stream=stream,
+        cb=cb,  # type: ignore[arg-type]
+        ordered_consumer=True,
+        config=config,
+        pending_msgs_limit=20_000,
+    )
+
+
+__all__ = [
+    "AppendResult",
+    "ConcurrencyConflict",
+    "DuplicateAppend",
+    "EventStore",
+    "EventStoreError",
+    "LoadedAggregate",
+    "MalformedEvent",
+    "ensure_streams",
+    "subscribe_ordered",
+]

@@ -1,0 +1,135 @@
+"""The HTTP edge every service shares: one error format, authentication, command context.
+
+Error format (all 4xx/5xx):  {"error": {"code": "...", "message": "...", "field": "..."|null,
+"details": [...]}}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..contracts.base import Actor, Role
+from .commands import CommandContext, check_command_id
+from .errors import DomainError, Forbidden, NotYetVisible, Unauthorized
+
+log = logging.getLogger("ducha.http")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    details: list[dict[str, Any]] = []
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   details: list[dict[str, Any]] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, field=field, details=details or []))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
+        headers = {"Retry-After": "1"} if isinstance(exc, NotYetVisible) else None
+        if isinstance(exc, Unauthorized):
+            headers = {"WWW-Authenticate": "Bearer"}
+        return error_response(exc.status, exc.code, exc.message, exc.field, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        details = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+            details.append({"field": ".".join(loc), "message": err.get("msg", "")})
+        first = details[0] if details else {"field": None, "message": "invalid request"}
+        message = f"{first['field']}: {first['message']}" if first["field"] else str(first["message"])
+        return error_response(422, "invalid", message, first["field"] or None, details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error: %r", exc)
+        return error_response(500, "internal", "internal error; it has been logged")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "missing or invalid bearer token"},
+    403: {"model": ErrorResponse, "description": "role or scope does not allow this"},
+    404: {"model": ErrorResponse, "description": "no such thing (or not visible to you)"},
+    409: {"model": ErrorResponse, "description": "state conflict or stale version"},
+    422: {"model": ErrorResponse, "description": "invalid field; `field` names it"},
+    503: {"model": ErrorResponse, "description": "not yet visible to this service; retry"},
+}
+
+
+def current_actor(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+    verifier = request.app.state.kernel.verifier
+    actor: Actor = verifier.verify(authorization.split(" ", 1)[1].strip())
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def command_context(
+    actor: CurrentActor,
+    idempotency_key: Annotated[str | None, Header(description="repeat a command safely")] = None,
+    if_match: Annotated[str | None, Header(description="aggregate sequence you decided on")] = None,
+    x_correlation_id: Annotated[str | None, Header()] = None,
+) -> CommandContext:
+    expected = None
+    if if_match is not None:
+        raw = if_match.strip().strip('"').removeprefix("W/").strip('"')
+        if not raw.isdigit():
+            from .errors import InvalidCommand
+
+            raise InvalidCommand("If-Match must be an aggregate sequence number", field="If-Match")
+        expected = int(raw)
+    kwargs: dict[str, Any] = {"actor": actor, "expected_sequence": expected}
+    if idempotency_key:
+        kwargs["command_id"] = check_command_id(idempotency_key)
+    if x_correlation_id:
+        kwargs["correlation_id"] = x_correlation_id[:128]
+    return CommandContext(**kwargs)
+
+
+Command = Annotated[CommandContext, Depends(command_context)]
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise Forbidden(f"role '{actor.role.value}' may not do this (allowed: {allowed})")
+
+
+async def min_sequence(request: Request, min_sequence: int | None = None) -> None:
+    """Query parameter `min_sequence`: wait (briefly) until this service has applied that log
+    sequence, so a client reads its own write from a command response."""
+    if min_sequence:
+        kernel = request.app.state.kernel
+        if not await kernel.wait_for(min_sequence):
+            raise NotYetVisible(
+                f"this service has not yet applied log sequence {min_sequence}; retry shortly"
+            )
+
+
+ReadAfter = Depends(min_sequence)

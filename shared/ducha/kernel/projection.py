@@ -1,0 +1,361 @@
+"""Projections: a service's own SQL tables, kept up to date from the event log.
+
+Exactly once: a batch of events and the projection's new log position are written in one
+transaction, and the position row is read under the write lock first, so a crash, a redelivery or
+a second instance of the service can neither apply an event twice nor skip one.
+
+A projection's `version` is part of its identity: when its schema changes, bump the version and the
+runner drops its tables and replays the log instead of migrating them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import nats.aio.msg
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from ..contracts.base import DomainEvent, Envelope
+from ..contracts.registry import MalformedEvent
+from .db import is_sqlite, write_transaction
+from .eventstore import EventStore, subscribe_ordered
+from .subjects import dlq_subject
+
+log = logging.getLogger("ducha.projection")
+
+kernel_metadata = MetaData()
+positions = Table(
+    "ducha_positions",
+    kernel_metadata,
+    Column("name", String(100), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("last_sequence", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+BATCH_MAX = 1000
+
+
+class ProjectionError(ValueError):
+    """An event that this projection cannot apply (bad data, not a database outage)."""
+
+
+class Projection(ABC):
+    name: ClassVar[str]
+    version: ClassVar[int]
+    subjects: ClassVar[Sequence[str]]
+    metadata: ClassVar[MetaData]
+
+    @abstractmethod
+    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
+        """Apply one event. Runs inside the runner's transaction; do no other I/O."""
+
+    def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
+        """Override to apply many events with fewer statements (catch-up speed)."""
+        for event in events:
+            self.apply(conn, event)
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """Database unreachable or locked: retry later, never dead-letter the event for it."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+@dataclass
+class _Decoded:
+    sequence: int
+    subject: str
+    data: bytes
+    event: Envelope[DomainEvent] | None
+    reason: str | None
+
+
+class ProjectionRunner:
+    """Keeps one projection up to date with the log, in one service process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        store: EventStore,
+        projection: Projection,
+        service: str,
+        batch_max: int = BATCH_MAX,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.projection = projection
+        self.service = service
+        self.batch_max = batch_max
+        self.position = 0
+        self.caught_up = False
+        self.last_applied_at: float | None = None
+        self.dead_letters = 0
+        self.applied = 0
+        self._queue: asyncio.Queue[nats.aio.msg.Msg] = asyncio.Queue(maxsize=10 * batch_max)
+        self._sub: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._advanced = asyncio.Condition()
+        self._stopping = False
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self._stopping = False
+        self.position = await asyncio.to_thread(self._prepare)
+        await self._subscribe()
+        self._task = asyncio.create_task(self._work(), name=f"projection:{self.projection.name}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+            self._sub = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        self._queue = asyncio.Queue(maxsize=10 * self.batch_max)
+
+    async def rebuild(self) -> None:
+        """Drop the projection and replay it from the log."""
+        await self.stop()
+        await asyncio.to_thread(self._drop)
+        await self.start()
+
+    async def catch_up(self, timeout: float = 600.0) -> int:
+        """Wait until every event in the log now is applied; returns the log sequence reached."""
+        target = await self.store.last_sequence()
+        if not await self.wait_for(target, timeout=timeout):
+            raise TimeoutError(f"{self.projection.name} did not reach sequence {target}")
+        return target
+
+    async def _subscribe(self) -> None:
+        self.caught_up = False
+        self._sub = await subscribe_ordered(
+            self.store.js,
+            self.store_stream,
+            list(self.projection.subjects),
+            self.position + 1,
+            self._on_msg,
+        )
+
+    @property
+    def store_stream(self) -> str:
+        return self.store._stream
+
+    async def _on_msg(self, msg: nats.aio.msg.Msg) -> None:
+        # Blocking here when the queue is full delays the flow-control reply: back-pressure.
+        await self._queue.put(msg)
+
+    # ---------------------------------------------------------------- work
+    async def _work(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._process(batch)
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: resync from the stored position
+                log.error(
+                    "projection %s failed, resyncing from the database in %.1fs: %r",
+                    self.projection.name, backoff, exc,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                await self._resync()
+
+    async def _resync(self) -> None:
+        with contextlib.suppress(Exception):
+            if self._sub is not None:
+                await self._sub.unsubscribe()
+        self._sub = None
+        self._queue = asyncio.Queue(maxsize=10 * self.batch_max)
+        self.position = await asyncio.to_thread(self._prepare)
+        await self._subscribe()
+
+    async def _process(self, batch: list[nats.aio.msg.Msg]) -> None:
+        decoded = [self._decode(m) for m in batch]
+        decoded = [d for d in decoded if d.sequence > self.position]
+        if not decoded:
+            return
+        for bad in (d for d in decoded if d.event is None):
+            await self._dead_letter(bad, bad.reason or "malformed")
+        good = [d.event for d in decoded if d.event is not None]
+        last = decoded[-1].sequence
+        try:
+            await asyncio.to_thread(self._commit, good, last)
+        except Exception as exc:
+            if _is_outage(exc):
+                raise
+            # One bad event spoils the batch: apply one by one to find and dead-letter it.
+            for event in good:
+                try:
+                    await asyncio.to_thread(self._commit, [event], event.sequence)
+                except Exception as one_exc:
+                    if _is_outage(one_exc):
+                        raise
+                    bad = next(d for d in decoded if d.sequence == event.sequence)
+                    await self._dead_letter(bad, f"{type(one_exc).__name__}: {one_exc}")
+                    await asyncio.to_thread(self._commit, [], event.sequence)
+            await asyncio.to_thread(self._commit, [], last)
+        pending = batch[-1].metadata.num_pending
+        self.caught_up = pending == 0 and self._queue.empty()
+        self.last_applied_at = time.time()
+        async with self._advanced:
+            self._advanced.notify_all()
+
+    def _decode(self, msg: nats.aio.msg.Msg) -> _Decoded:
+        seq = msg.metadata.sequence.stream
+        try:
+            return _Decoded(seq, msg.subject, msg.data, self.store.decode(msg.data, seq), None)
+        except MalformedEvent as exc:
+            return _Decoded(seq, msg.subject, msg.data, None, exc.reason)
+
+    async def _dead_letter(self, bad: _Decoded, reason: str) -> None:
+        reason = " ".join(reason.split())[:1000]
+        log.warning(
+            "projection %s dead-lettered sequence %d (%s): %s",
+            self.projection.name, bad.sequence, bad.subject, reason,
+        )
+        await self.store.js.publish(
+            dlq_subject(self.service, self.projection.name),
+            bad.data,
+            headers={
+                "Nats-Msg-Id": f"{self.service}.{self.projection.name}.{bad.sequence}",
+                "Ducha-Reason": reason,
+                "Ducha-Original-Subject": bad.subject,
+                "Ducha-Original-Sequence": str(bad.sequence),
+                "Ducha-Consumer": f"{self.service}/{self.projection.name}",
+            },
+        )
+        self.dead_letters += 1
+
+    # ---------------------------------------------------------- database
+    def _prepare(self) -> int:
+        """Create tables; on a version change drop and start over. Returns the stored position."""
+        kernel_metadata.create_all(self.engine)
+        with write_transaction(self.engine) as conn:
+            row = conn.execute(
+                select(positions.c.version, positions.c.last_sequence).where(
+                    positions.c.name == self.projection.name
+                )
+            ).first()
+            if row is not None and row.version != self.projection.version:
+                log.warning(
+                    "projection %s version %s -> %s: rebuilding from the log",
+                    self.projection.name, row.version, self.projection.version,
+                )
+                self.projection.metadata.drop_all(conn)
+                conn.execute(positions.delete().where(positions.c.name == self.projection.name))
+                row = None
+            self.projection.metadata.create_all(conn)
+            if row is None:
+                conn.execute(
+                    positions.insert().values(
+                        name=self.projection.name,
+                        version=self.projection.version,
+                        last_sequence=0,
+                        updated_at=datetime.now(UTC),
+                    )
+                )
+                return 0
+            return int(row.last_sequence)
+
+    def _drop(self) -> None:
+        kernel_metadata.create_all(self.engine)
+        with write_transaction(self.engine) as conn:
+            self.projection.metadata.drop_all(conn)
+            conn.execute(positions.delete().where(positions.c.name == self.projection.name))
+        self.position = 0
+
+    def _commit(self, events: Sequence[Envelope[DomainEvent]], last: int) -> None:
+        with write_transaction(self.engine) as conn:
+            query = select(positions.c.last_sequence).where(positions.c.name == self.projection.name)
+            if not is_sqlite(self.engine):
+                query = query.with_for_update()  # SQLite: BEGIN IMMEDIATE already locked
+            stored = conn.execute(query).scalar_one()
+            if stored >= last:
+                # Another instance applied these already.
+                self.position = int(stored)
+                return
+            fresh = [e for e in events if e.sequence > stored]
+            if fresh:
+                self.projection.apply_batch(conn, fresh)
+            conn.execute(
+                update(positions)
+                .where(positions.c.name == self.projection.name)
+                .values(last_sequence=last, updated_at=datetime.now(UTC))
+            )
+        self.position = last
+        self.applied += len(events)
+
+    def stored_position(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(positions.c.last_sequence).where(positions.c.name == self.projection.name)
+            ).scalar_one_or_none()
+        return int(value or 0)
+
+    # ------------------------------------------------------- read-your-writes
+    async def wait_for(self, sequence: int, timeout: float = 2.0) -> bool:
+        """True once every event up to `sequence` that this projection follows is applied."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.position >= sequence:
+                return True
+            if await self._nothing_to_apply_until(sequence):
+                return True
+            stored = await asyncio.to_thread(self.stored_position)
+            if stored >= sequence:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            async with self._advanced:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._advanced.wait(), timeout=min(remaining, 0.05))
+
+    async def _nothing_to_apply_until(self, sequence: int) -> bool:
+        for subject in self.projection.subjects:
+            nxt = await self.store.next_sequence_matching(subject, self.position)
+            if nxt is not None and nxt <= sequence:
+                return False
+        return True
+
+    def lag(self) -> dict[str, Any]:
+        return {
+            "projection": self.projection.name,
+            "version": self.projection.version,
+            "position": self.position,
+            "caught_up": self.caught_up,
+            "applied": self.applied,
+            "dead_letters": self.dead_letters,
+        }

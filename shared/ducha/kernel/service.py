@@ -1,0 +1,172 @@
+"""Bootstrap: the one place where a service's side effects (NATS, database, clock, keys) are wired.
+
+A service describes itself with a `ServiceSpec`; `create_app` turns it into a FastAPI app whose
+lifespan connects to NATS, ensures the streams, starts the projection runners and the service's
+background tasks. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from nats.aio.client import Client as NATS
+from sqlalchemy import Engine
+
+from ..contracts import registry as registry_module
+from .clock import Clock, SystemClock
+from .commands import CommandRunner
+from .config import ServiceSettings
+from .db import make_engine
+from .eventstore import EventStore, ensure_streams
+from .http import install_error_handlers
+from .identity import TokenVerifier, ensure_local_keys
+from .projection import Projection, ProjectionRunner
+
+log = logging.getLogger("ducha.service")
+
+Hook = Callable[["Kernel"], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    default_port: int
+    description: str = ""
+    projections: Callable[[], Sequence[Projection]] = lambda: ()
+    routers: Callable[[], Sequence[APIRouter]] = lambda: ()
+    # Background work (timers, reactions) started after the projections; each returns when
+    # cancelled. Given the kernel so it needs no globals.
+    background: Sequence[Callable[["Kernel"], Awaitable[None]]] = ()
+    version: str = "0.1.0"
+
+
+@dataclass
+class Kernel:
+    """Everything a service's handlers need, created once per process in the lifespan."""
+
+    spec: ServiceSpec
+    settings: ServiceSettings
+    nc: NATS
+    store: EventStore
+    engine: Engine
+    commands: CommandRunner
+    verifier: TokenVerifier
+    clock: Clock
+    runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def wait_for(self, sequence: int, timeout: float | None = None) -> bool:
+        wait = self.settings.read_wait_seconds if timeout is None else timeout
+        results = await asyncio.gather(*(r.wait_for(sequence, wait) for r in self.runners.values()))
+        return all(results)
+
+    def runner(self, name: str) -> ProjectionRunner:
+        return self.runners[name]
+
+
+async def start_kernel(
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    clock: Clock | None = None,
+) -> Kernel:
+    nc = await nats.connect(
+        settings.nats_url,
+        name=f"ducha-{spec.name}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+    )
+    js = nc.jetstream()
+    await ensure_streams(js, settings.stream_replicas)
+    store = EventStore(nc, registry_module.registry)
+    engine = make_engine(settings.resolved_database_url(), settings.resolved_schema())
+    if settings.jwt_public_key_file:
+        public_pem = settings.jwt_public_key_file.read_bytes()
+    else:
+        public_pem = ensure_local_keys(settings.key_dir).public_pem
+    kernel = Kernel(
+        spec=spec,
+        settings=settings,
+        nc=nc,
+        store=store,
+        engine=engine,
+        commands=CommandRunner(store, clock or SystemClock()),
+        verifier=TokenVerifier(public_pem),
+        clock=clock or SystemClock(),
+    )
+    for projection in spec.projections():
+        runner = ProjectionRunner(engine, store, projection, spec.name)
+        await runner.start()
+        kernel.runners[projection.name] = runner
+    for job in spec.background:
+        kernel.tasks.append(asyncio.create_task(job(kernel), name=f"{spec.name}:{job.__name__}"))
+    return kernel
+
+
+async def stop_kernel(kernel: Kernel) -> None:
+    for task in kernel.tasks:
+        task.cancel()
+    for task in kernel.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    for runner in kernel.runners.values():
+        await runner.stop()
+    with contextlib.suppress(Exception):
+        await kernel.nc.drain()
+    kernel.engine.dispose()
+
+
+def create_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    resolved = settings or ServiceSettings.for_service(spec.name, spec.default_port)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        kernel = await start_kernel(spec, resolved, clock)
+        app.state.kernel = kernel
+        try:
+            yield
+        finally:
+            await stop_kernel(kernel)
+
+    app = FastAPI(title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan)
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["ops"], summary="liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/ready", tags=["ops"], summary="readiness: NATS connected, projections caught up")
+    async def ready() -> JSONResponse:
+        kernel: Kernel = app.state.kernel
+        last = await kernel.store.last_sequence() if kernel.nc.is_connected else -1
+        projections = []
+        ok = kernel.nc.is_connected
+        for runner in kernel.runners.values():
+            caught_up = last >= 0 and await runner.wait_for(last, timeout=0)
+            ok = ok and caught_up
+            projections.append({**runner.lag(), "caught_up": caught_up})
+        body = {
+            "status": "ready" if ok else "not_ready",
+            "service": spec.name,
+            "nats_connected": kernel.nc.is_connected,
+            "log_last_sequence": last,
+            "projections": projections,
+        }
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    for router in spec.routers():
+        app.include_router(router)
+    return app

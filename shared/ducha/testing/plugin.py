@@ -1,0 +1,122 @@
+"""pytest fixtures for Ducha: a real, pinned nats-server per test and a fresh database.
+
+Database choice: `DUCHA_TEST_DB=sqlite` (default) or `postgres`. For PostgreSQL the URL comes from
+`DUCHA_TEST_DATABASE_URL`; without one, a testcontainers PostgreSQL is started where a Docker engine
+is reachable, else the local server at 127.0.0.1:5432/test is used. Each test gets its own schema.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from sqlalchemy import Engine, text
+
+from ducha.contracts import Actor, Role
+from ducha.kernel.db import make_engine, sqlite_url
+from ducha.kernel.eventstore import ensure_streams
+from ducha.kernel.identity import KeyPair, TokenIssuer, generate_keys
+from ducha.kernel.natsserver import NatsServer
+
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_base_url() -> str:
+    url = os.environ.get("DUCHA_TEST_DATABASE_URL")
+    if url:
+        return url
+    try:  # only where a Docker engine exists
+        from testcontainers.postgres import PostgresContainer
+
+        container = PostgresContainer("postgres:15-alpine", driver="psycopg")
+        container.start()
+        _CONTAINERS.append(container)
+        return str(container.get_connection_url())
+    except Exception:  # noqa: BLE001 - docker.errors.DockerException when no engine: fall back
+        return LOCAL_POSTGRES
+
+
+_CONTAINERS: list[Any] = []
+_PG_URL: list[str] = []
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for container in _CONTAINERS:
+        with contextlib.suppress(Exception):
+            container.stop()
+
+
+def test_database_kind() -> str:
+    return os.environ.get("DUCHA_TEST_DB", "sqlite").lower()
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(store_dir=tmp_path / "jetstream").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def nc(nats_server: NatsServer) -> AsyncIterator[NATS]:
+    client = await nats.connect(nats_server.url)
+    await ensure_streams(client.jetstream())
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def fresh_database_url(tmp_path: Path, name: str = "projection") -> tuple[str, str | None]:
+    """(url, schema) of an empty database for one test."""
+    if test_database_kind() == "postgres":
+        if not _PG_URL:
+            _PG_URL.append(_postgres_base_url())
+        return _PG_URL[0], f"t_{uuid.uuid4().hex[:16]}"
+    return sqlite_url(tmp_path / f"{name}.db"), None
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    url, schema = fresh_database_url(tmp_path)
+    yield url, schema
+    drop_schema(url, schema)
+
+
+def drop_schema(url: str, schema: str | None) -> None:
+    if schema:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: tuple[str, str | None]) -> Iterator[Engine]:
+    url, schema = database_url
+    eng = make_engine(url, schema)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def keys() -> KeyPair:
+    return generate_keys()
+
+
+@pytest.fixture(scope="session")
+def issuer(keys: KeyPair) -> TokenIssuer:
+    return TokenIssuer(keys.private_pem)
+
+
+def actor(role: str, ident: str | None = None, **scope: Any) -> Actor:
+    return Actor(id=ident or f"{role}-1", name=scope.pop("name", ident or role), role=Role(role), **scope)

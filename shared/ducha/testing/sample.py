@@ -1,0 +1,89 @@
+"""Sample contracts for the kernel's own tests, kept in a registry of their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, func, select, update
+
+from ducha.contracts import DomainEvent, Envelope, EventRegistry
+from ducha.kernel.projection import Projection
+from ducha.kernel.subjects import context_filter
+
+test_registry = EventRegistry()
+
+
+@test_registry.register
+class CounterOpened(DomainEvent):
+    event_type = "CounterOpened"
+    context = "kt"
+    aggregate_type = "counter"
+    title: str
+
+
+@test_registry.register
+class CounterIncremented(DomainEvent):
+    """v2 renamed `amount` (v1) to `by` and added `note`."""
+
+    event_type = "CounterIncremented"
+    schema_version = 2
+    context = "kt"
+    aggregate_type = "counter"
+    by: int
+    note: str = ""
+
+
+@test_registry.upcaster("CounterIncremented", 1)
+def _incremented_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"by": payload["amount"], "note": "(v1)"}
+
+
+counter_metadata = MetaData()
+counters = Table(
+    "kt_counters",
+    counter_metadata,
+    Column("id", String(64), primary_key=True),
+    Column("unit_id", String(64)),
+    Column("title", String(200), nullable=False),
+    Column("total", Integer, nullable=False, default=0),
+    Column("increments", Integer, nullable=False, default=0),
+    Column("last_sequence", Integer, nullable=False),
+)
+
+
+class CounterProjection(Projection):
+    name = "kt_counters"
+    version = 1
+    subjects = (context_filter("kt"),)
+    metadata = counter_metadata
+
+    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
+        p = event.payload
+        if isinstance(p, CounterOpened):
+            conn.execute(
+                counters.insert().values(
+                    id=event.aggregate_id, unit_id=event.unit_id, title=p.title, total=0,
+                    increments=0, last_sequence=event.sequence,
+                )
+            )
+        elif isinstance(p, CounterIncremented):
+            if p.by < 0:
+                raise ValueError("a counter never goes down")
+            result = conn.execute(
+                update(counters)
+                .where(counters.c.id == event.aggregate_id)
+                .values(total=counters.c.total + p.by, increments=counters.c.increments + 1,
+                        last_sequence=event.sequence)
+            )
+            if result.rowcount != 1:
+                raise ValueError(f"no counter {event.aggregate_id}")
+
+
+def dump(conn: Connection) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in conn.execute(select(counters).order_by(counters.c.id))]
+
+
+def total_increments(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.sum(counters.c.increments), 0))).scalar_one())
+
+
