@@ -20,9 +20,11 @@ T = TypeVar("T", bound=type[DomainEvent])
 class MalformedEvent(ValueError):
     """A stored message that cannot be read as a known event; `reason` says why."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, too_new: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        # Written by a newer version of Ducha than this reader: not garbage, wait for an upgrade.
+        self.too_new = too_new
 
 
 class EventRegistry:
@@ -63,7 +65,8 @@ class EventRegistry:
         if version > cls.schema_version:
             raise MalformedEvent(
                 f"{event_type} schema version {version} is newer than this reader's "
-                f"{cls.schema_version}"
+                f"{cls.schema_version}",
+                too_new=True,
             )
         while version < cls.schema_version:
             step = self._upcasters.get((event_type, version))

@@ -77,5 +77,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def serialize_schema_changes(conn: Connection, name: str) -> None:
+    """Make concurrent instances create or drop tables one at a time (PostgreSQL would otherwise
+    race on its catalog; SQLite's BEGIN IMMEDIATE already serializes)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": "ducha:" + name})
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import uuid
 from collections import OrderedDict
@@ -33,6 +34,8 @@ from nats.js.api import (
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import EventRegistry, MalformedEvent
 from .subjects import ALL_EVENTS, DLQ_PREFIX, DLQ_STREAM, EVENT_PREFIX, EVENT_STREAM, AggregateKey
+
+log = logging.getLogger("ducha.eventstore")
 
 WRONG_LAST_SEQUENCE = 10071
 BATCH_DUPLICATE_MSG_ID = 10201
@@ -290,8 +293,15 @@ class EventStore:
             except nats.js.errors.NotFoundError:
                 return
             assert raw.seq is not None
-            yield self._registry.decode(raw.data or b"", raw.seq)
             seq = raw.seq + 1
+            try:
+                yield self._registry.decode(raw.data or b"", raw.seq)
+            except MalformedEvent as exc:
+                if exc.too_new:
+                    raise EventStoreError(f"sequence {raw.seq}: {exc.reason}") from exc
+                # Not written by Ducha (the kernel writes only valid events): not part of the
+                # aggregate's history. Projections dead-letter it with the reason.
+                log.warning("skipping unreadable message at sequence %d: %s", raw.seq, exc.reason)
 
     async def next_sequence_matching(self, subject_filter: str, after: int) -> int | None:
         """Sequence of the first event after `after` that matches the filter, or None."""

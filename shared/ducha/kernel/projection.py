@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import MalformedEvent
-from .db import is_sqlite, write_transaction
+from .db import is_sqlite, serialize_schema_changes, write_transaction
 from .eventstore import EventStore, subscribe_ordered
 from .subjects import dlq_subject
 
@@ -237,6 +237,8 @@ class ProjectionRunner:
         try:
             return _Decoded(seq, msg.subject, msg.data, self.store.decode(msg.data, seq), None)
         except MalformedEvent as exc:
+            if exc.too_new:
+                raise  # an upgrade is due: retry later, never dead-letter
             return _Decoded(seq, msg.subject, msg.data, None, exc.reason)
 
     async def _dead_letter(self, bad: _Decoded, reason: str) -> None:
@@ -261,8 +263,9 @@ class ProjectionRunner:
     # ---------------------------------------------------------- database
     def _prepare(self) -> int:
         """Create tables; on a version change drop and start over. Returns the stored position."""
-        kernel_metadata.create_all(self.engine)
         with write_transaction(self.engine) as conn:
+            serialize_schema_changes(conn, "positions")
+            kernel_metadata.create_all(conn)
             row = conn.execute(
                 select(positions.c.version, positions.c.last_sequence).where(
                     positions.c.name == self.projection.name
@@ -290,8 +293,9 @@ class ProjectionRunner:
             return int(row.last_sequence)
 
     def _drop(self) -> None:
-        kernel_metadata.create_all(self.engine)
         with write_transaction(self.engine) as conn:
+            serialize_schema_changes(conn, "positions")
+            kernel_metadata.create_all(conn)
             self.projection.metadata.drop_all(conn)
             conn.execute(positions.delete().where(positions.c.name == self.projection.name))
         self.position = 0
@@ -344,6 +348,8 @@ class ProjectionRunner:
                     await asyncio.wait_for(self._advanced.wait(), timeout=min(remaining, 0.05))
 
     async def _nothing_to_apply_until(self, sequence: int) -> bool:
+        if sequence > await self.store.last_sequence():
+            return False  # not in the log yet
         for subject in self.projection.subjects:
             nxt = await self.store.next_sequence_matching(subject, self.position)
             if nxt is not None and nxt <= sequence:

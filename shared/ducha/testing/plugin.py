@@ -33,7 +33,7 @@ def _postgres_base_url() -> str:
     if url:
         return url
     try:  # only where a Docker engine exists
-        from testcontainers.postgres import PostgresContainer
+        from testcontainers.community.postgres import PostgresContainer
 
         container = PostgresContainer("postgres:15-alpine", driver="psycopg")
         container.start()
