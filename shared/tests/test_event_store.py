@@ -221,3 +221,17 @@ def test_registry_rejects_unknown_and_malformed_events_with_a_reason() -> None:
     base |= {"schema_version": 9, "payload": {"title": "x"}}
     with pytest.raises(MalformedEvent, match="newer"):
         test_registry.decode(json.dumps(base).encode())
+
+
+def test_delivery_tracker_flags_skipped_and_restarted_deliveries() -> None:
+    from ducha.kernel.eventstore import DeliveryGap, DeliveryTracker
+
+    t = DeliveryTracker()
+    assert t.check("$JS.ACK.DUCHA_EVENTS.c1.1.10.1.1700000000.5") == (10, 5)
+    assert t.check("$JS.ACK.DUCHA_EVENTS.c1.1.14.2.1700000000.4") == (14, 4)  # filtered: sseq may jump
+    with pytest.raises(DeliveryGap, match="jumped from 2 to 4"):
+        t.check("$JS.ACK.DUCHA_EVENTS.c1.1.20.4.1700000000.2")
+    t2 = DeliveryTracker()
+    t2.check("$JS.ACK.dom.acc.DUCHA_EVENTS.c1.1.3.1.1700000000.0.x")
+    with pytest.raises(DeliveryGap, match="consumer changed"):
+        t2.check("$JS.ACK.dom.acc.DUCHA_EVENTS.c2.1.9.1.1700000000.0.x")

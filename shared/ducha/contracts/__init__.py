@@ -3,6 +3,9 @@
 from .base import NO_UNIT, SYSTEM_ACTOR, Actor, DomainEvent, Envelope, EnvelopeHeader, Role
 from .registry import EventRegistry, MalformedEvent, registry
 
+# Importing the context modules registers their events.
+from . import intake, rectification, verification  # noqa: E402,F401  isort: skip
+
 __all__ = [
     "NO_UNIT",
     "SYSTEM_ACTOR",

@@ -31,6 +31,7 @@ class EventRegistry:
     def __init__(self) -> None:
         self._classes: dict[str, type[DomainEvent]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._typed: dict[str, type[Envelope[DomainEvent]]] = {}
 
     def register(self, cls: T) -> T:
         name = cls.event_type
@@ -60,6 +61,23 @@ class EventRegistry:
     def types(self) -> dict[str, type[DomainEvent]]:
         return dict(self._classes)
 
+    def _fast_decode(self, data: bytes, sequence: int, event_type: str) -> Envelope[DomainEvent] | None:
+        model = self._typed.get(event_type)
+        if model is None:
+            cls = self._classes.get(event_type)
+            if cls is None:
+                return None
+            model = self._typed[event_type] = Envelope[cls]  # type: ignore[valid-type]
+        try:
+            env = model.model_validate_json(data)
+        except ValidationError:
+            return None  # old shape or bad data: the careful path says which
+        if env.schema_version != model.model_fields["payload"].annotation.schema_version:  # type: ignore[union-attr]
+            return None
+        # The sequence is the log position, known only after storing; set it without a copy.
+        env.__dict__["sequence"] = sequence
+        return env
+
     def upcast(self, event_type: str, version: int, payload: dict[str, Any]) -> dict[str, Any]:
         cls = self.get(event_type)
         if version > cls.schema_version:
@@ -76,8 +94,15 @@ class EventRegistry:
             version += 1
         return payload
 
-    def decode(self, data: bytes, sequence: int = 0) -> Envelope[DomainEvent]:
-        """Parse a stored message body into a typed envelope (upcasting old payloads)."""
+    def decode(self, data: bytes, sequence: int = 0, event_type: str | None = None) -> Envelope[DomainEvent]:
+        """Parse a stored message body into a typed envelope (upcasting old payloads).
+
+        `event_type` (the last token of the subject) allows the fast path: one validation of the
+        whole message against the current shape of that type."""
+        if event_type is not None:
+            fast = self._fast_decode(data, sequence, event_type)
+            if fast is not None:
+                return fast
         try:
             wire = WireEnvelope.model_validate_json(data)
         except ValidationError as exc:

@@ -295,7 +295,7 @@ class EventStore:
             assert raw.seq is not None
             seq = raw.seq + 1
             try:
-                yield self._registry.decode(raw.data or b"", raw.seq)
+                yield self._registry.decode(raw.data or b"", raw.seq, (raw.subject or "").rpartition(".")[2])
             except MalformedEvent as exc:
                 if exc.too_new:
                     raise EventStoreError(f"sequence {raw.seq}: {exc.reason}") from exc
@@ -330,16 +330,26 @@ class EventStore:
         end = until if until is not None else await self.last_sequence()
         if end <= after:
             return
-        queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue(maxsize=10_000)
+        # Unbounded: flow control (not this queue) limits what the server sends ahead; blocking
+        # here would make nats-py drop messages as a slow consumer.
+        queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue()
+        tracker = DeliveryTracker()
 
         async def on_msg(msg: nats.aio.msg.Msg) -> None:
-            await queue.put((msg.metadata.sequence.stream, msg.subject, msg.data))
+            try:
+                seq, _pending = tracker.check(msg.reply)
+            except DeliveryGap as gap:
+                queue.put_nowait((-1, str(gap), b""))
+                return
+            queue.put_nowait((seq, msg.subject, msg.data))
 
         sub = await subscribe_ordered(self._js, self._stream, filters, after + 1, on_msg)
         filtered = list(filters) != [ALL_EVENTS]
         try:
             while True:
                 seq, subject, data = await asyncio.wait_for(queue.get(), timeout=30)
+                if seq < 0:
+                    raise DeliveryGap(subject)
                 if seq > end:
                     return
                 yield seq, subject, data
@@ -358,8 +368,44 @@ class EventStore:
                 return False
         return True
 
-    def decode(self, data: bytes, sequence: int) -> Envelope[DomainEvent]:
-        return self._registry.decode(data, sequence)
+    def decode(self, data: bytes, sequence: int, event_type: str | None = None) -> Envelope[DomainEvent]:
+        return self._registry.decode(data, sequence, event_type)
+
+
+class DeliveryGap(EventStoreError):
+    """A message of an ordered consumer was lost on the way (e.g. dropped by a slow client)."""
+
+
+class DeliveryTracker:
+    """Checks that an ordered consumer's deliveries are contiguous, from the reply subject alone
+    (much cheaper than `msg.metadata`; this runs once per event during catch-up).
+
+    v1: $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+    v2: $JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>.<rnd>
+
+    nats-py recreates an ordered consumer after a gap *it* notices, but it counts messages it
+    dropped itself as delivered; so any new consumer or skipped consumer sequence is a gap for us,
+    and the reader restarts from what it has really applied."""
+
+    def __init__(self) -> None:
+        self.consumer: str | None = None
+        self.consumer_seq = 0
+
+    def check(self, reply: str) -> tuple[int, int]:
+        """Returns (stream sequence, pending); raises DeliveryGap."""
+        t = reply.split(".")
+        if len(t) == 9:
+            consumer, sseq, cseq, pending = t[3], int(t[5]), int(t[6]), int(t[8])
+        else:
+            consumer, sseq, cseq, pending = t[5], int(t[7]), int(t[8]), int(t[10])
+        if consumer != self.consumer:
+            if self.consumer is not None or cseq != 1:
+                raise DeliveryGap(f"consumer changed to {consumer} at consumer sequence {cseq}")
+            self.consumer = consumer
+        elif cseq != self.consumer_seq + 1:
+            raise DeliveryGap(f"consumer sequence jumped from {self.consumer_seq} to {cseq}")
+        self.consumer_seq = cseq
+        return sseq, pending
 
 
 async def subscribe_ordered(
@@ -383,13 +429,14 @@ async def subscribe_ordered(
         cb=cb,  # type: ignore[arg-type]
         ordered_consumer=True,
         config=config,
-        pending_msgs_limit=20_000,
     )
 
 
 __all__ = [
     "AppendResult",
     "ConcurrencyConflict",
+    "DeliveryGap",
+    "DeliveryTracker",
     "DuplicateAppend",
     "EventStore",
     "EventStoreError",

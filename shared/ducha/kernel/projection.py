@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import MalformedEvent
 from .db import is_sqlite, serialize_schema_changes, write_transaction
-from .eventstore import EventStore, subscribe_ordered
+from .eventstore import DeliveryGap, DeliveryTracker, EventStore, subscribe_ordered
 from .subjects import dlq_subject
 
 log = logging.getLogger("ducha.projection")
@@ -114,7 +114,11 @@ class ProjectionRunner:
         self.last_applied_at: float | None = None
         self.dead_letters = 0
         self.applied = 0
-        self._queue: asyncio.Queue[nats.aio.msg.Msg] = asyncio.Queue(maxsize=10 * batch_max)
+        # Unbounded on purpose: flow control bounds what the server sends ahead, and a callback
+        # that blocks makes nats-py drop messages as a slow consumer.
+        self._queue: asyncio.Queue[nats.aio.msg.Msg] = asyncio.Queue()
+        self._tracker = DeliveryTracker()
+        self._pending = -1
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Condition()
@@ -138,7 +142,7 @@ class ProjectionRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        self._queue = asyncio.Queue(maxsize=10 * self.batch_max)
+        self._queue = asyncio.Queue()
 
     async def rebuild(self) -> None:
         """Drop the projection and replay it from the log."""
@@ -155,6 +159,7 @@ class ProjectionRunner:
 
     async def _subscribe(self) -> None:
         self.caught_up = False
+        self._tracker = DeliveryTracker()
         self._sub = await subscribe_ordered(
             self.store.js,
             self.store_stream,
@@ -168,8 +173,7 @@ class ProjectionRunner:
         return self.store._stream
 
     async def _on_msg(self, msg: nats.aio.msg.Msg) -> None:
-        # Blocking here when the queue is full delays the flow-control reply: back-pressure.
-        await self._queue.put(msg)
+        self._queue.put_nowait(msg)
 
     # ---------------------------------------------------------------- work
     async def _work(self) -> None:
@@ -197,13 +201,27 @@ class ProjectionRunner:
             if self._sub is not None:
                 await self._sub.unsubscribe()
         self._sub = None
-        self._queue = asyncio.Queue(maxsize=10 * self.batch_max)
+        self._queue = asyncio.Queue()
         self.position = await asyncio.to_thread(self._prepare)
         await self._subscribe()
 
     async def _process(self, batch: list[nats.aio.msg.Msg]) -> None:
-        decoded = [self._decode(m) for m in batch]
+        decoded: list[_Decoded] = []
+        gap: DeliveryGap | None = None
+        for msg in batch:
+            try:
+                seq, self._pending = self._tracker.check(msg.reply)
+            except DeliveryGap as exc:
+                gap = exc  # apply what came before it, then restart from the stored position
+                break
+            decoded.append(self._decode(msg, seq))
         decoded = [d for d in decoded if d.sequence > self.position]
+        if decoded:
+            await self._apply(decoded)
+        if gap is not None:
+            raise gap
+
+    async def _apply(self, decoded: list[_Decoded]) -> None:
         if not decoded:
             return
         for bad in (d for d in decoded if d.event is None):
@@ -226,16 +244,15 @@ class ProjectionRunner:
                     await self._dead_letter(bad, f"{type(one_exc).__name__}: {one_exc}")
                     await asyncio.to_thread(self._commit, [], event.sequence)
             await asyncio.to_thread(self._commit, [], last)
-        pending = batch[-1].metadata.num_pending
-        self.caught_up = pending == 0 and self._queue.empty()
+        self.caught_up = self._pending == 0 and self._queue.empty()
         self.last_applied_at = time.time()
         async with self._advanced:
             self._advanced.notify_all()
 
-    def _decode(self, msg: nats.aio.msg.Msg) -> _Decoded:
-        seq = msg.metadata.sequence.stream
+    def _decode(self, msg: nats.aio.msg.Msg, seq: int) -> _Decoded:
         try:
-            return _Decoded(seq, msg.subject, msg.data, self.store.decode(msg.data, seq), None)
+            event = self.store.decode(msg.data, seq, msg.subject.rpartition(".")[2])
+            return _Decoded(seq, msg.subject, msg.data, event, None)
         except MalformedEvent as exc:
             if exc.too_new:
                 raise  # an upgrade is due: retry later, never dead-letter

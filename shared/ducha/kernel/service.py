@@ -20,13 +20,14 @@ from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NATS
 from sqlalchemy import Engine
 
-from ..contracts import registry as registry_module
+from ..contracts import registry as event_registry
+from ..contracts.base import Actor
 from .clock import Clock, SystemClock
 from .commands import CommandRunner
 from .config import ServiceSettings
 from .db import make_engine
 from .eventstore import EventStore, ensure_streams
-from .http import install_error_handlers
+from .http import ERROR_RESPONSES, CurrentActor, install_error_handlers
 from .identity import TokenVerifier, ensure_local_keys
 from .projection import Projection, ProjectionRunner
 
@@ -87,7 +88,7 @@ async def start_kernel(
     )
     js = nc.jetstream()
     await ensure_streams(js, settings.stream_replicas)
-    store = EventStore(nc, registry_module.registry)
+    store = EventStore(nc, event_registry)
     engine = make_engine(settings.resolved_database_url(), settings.resolved_schema())
     if settings.jwt_public_key_file:
         public_pem = settings.jwt_public_key_file.read_bytes()
@@ -166,6 +167,11 @@ def create_app(
             "projections": projections,
         }
         return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/v1/me", tags=["identity"], summary="the actor named by your bearer token",
+             responses={401: ERROR_RESPONSES[401]})
+    async def me(actor: CurrentActor) -> Actor:
+        return actor
 
     for router in spec.routers():
         app.include_router(router)

@@ -120,3 +120,59 @@ def issuer(keys: KeyPair) -> TokenIssuer:
 
 def actor(role: str, ident: str | None = None, **scope: Any) -> Actor:
     return Actor(id=ident or f"{role}-1", name=scope.pop("name", ident or role), role=Role(role), **scope)
+
+
+class ServiceHarness:
+    """Runs one service app in-process (its real lifespan: NATS, database, projections) and gives
+    an HTTP client for it, with tokens signed by the test issuer."""
+
+    def __init__(self, app: Any, client: Any, issuer: TokenIssuer) -> None:
+        self.app = app
+        self.client = client
+        self.issuer = issuer
+
+    @property
+    def kernel(self) -> Any:
+        return self.app.state.kernel
+
+    def headers(self, who: Actor, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.issue(who)}", **extra}
+
+
+@contextlib.asynccontextmanager
+async def run_service(
+    spec: Any,
+    nats_url: str,
+    tmp_path: Path,
+    keys: KeyPair,
+    clock: Any = None,
+    database: tuple[str, str | None] | None = None,
+    **settings_overrides: Any,
+) -> AsyncIterator[ServiceHarness]:
+    import httpx
+
+    from ducha.kernel.config import ServiceSettings
+    from ducha.kernel.service import create_app
+
+    key_file = tmp_path / "issuer.pub.pem"
+    key_file.write_bytes(keys.public_pem)
+    url, schema = database or fresh_database_url(tmp_path, spec.name)
+    settings = ServiceSettings.for_service(
+        spec.name,
+        spec.default_port,
+        nats_url=nats_url,
+        database_url=url,
+        database_schema=schema,
+        data_dir=tmp_path / "data",
+        jwt_public_key_file=key_file,
+        **settings_overrides,
+    )
+    app = create_app(spec, settings, clock)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                yield ServiceHarness(app, client, TokenIssuer(keys.private_pem))
+    finally:
+        if database is None:
+            drop_schema(url, schema)

@@ -1,0 +1,25 @@
+"""Wiring of the intake service: its projections, routes and background work.
+
+Rounds, approved inspection content, teams, the directory of units, and problems reported and fed back.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ducha.kernel.service import ServiceSpec
+from ducha.kernel.service import create_app as create_service_app
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name="intake",
+        title="Ducha intake (问题受理)",
+        default_port=8101,
+        description="Rounds, approved inspection content, teams, the directory of units, and problems reported and fed back.",
+    )
+
+
+def create_app() -> FastAPI:
+    """Factory for uvicorn (`--factory`) and tests; settings come from the environment."""
+    return create_service_app(spec())

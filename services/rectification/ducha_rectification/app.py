@@ -1,0 +1,25 @@
+"""Wiring of the rectification service: its projections, routes and background work.
+
+Deadlines, progress, dispatch check-ins, reminders, help, extensions, overdue warnings and submission.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ducha.kernel.service import ServiceSpec
+from ducha.kernel.service import create_app as create_service_app
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name="rectification",
+        title="Ducha rectification (整改)",
+        default_port=8102,
+        description="Deadlines, progress, dispatch check-ins, reminders, help, extensions, overdue warnings and submission.",
+    )
+
+
+def create_app() -> FastAPI:
+    """Factory for uvicorn (`--factory`) and tests; settings come from the environment."""
+    return create_service_app(spec())

@@ -1,0 +1,205 @@
+"""`ducha` command line: run the whole system locally, issue tokens, rebuild projections.
+
+    ducha run                 start nats-server (pinned) and every service on SQLite
+    ducha token --role office --name 张三      print a bearer token for local use and tests
+    ducha rebuild intake      drop a service's projections and replay them from the log
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Sequence
+from datetime import timedelta
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from .contracts.base import Actor, Role
+from .kernel.identity import TokenIssuer, ensure_local_keys
+from .kernel.natsserver import NatsServer, PortInUseError, port_is_free
+from .kernel.service import ServiceSpec
+
+DEFAULT_NATS_PORT = 4322  # not 4222: Debian's own nats-server often sits there
+
+
+def service_specs() -> dict[str, ServiceSpec]:
+    """Every service registered under the `ducha.services` entry point group, in start order."""
+    specs = {}
+    for ep in entry_points(group="ducha.services"):
+        spec = ep.load()()
+        specs[spec.name] = spec
+    order = ["intake", "rectification", "verification", "notify"]
+    return dict(sorted(specs.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir or os.environ.get("DUCHA_DATA_DIR", "data")).resolve()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    data_dir = _data_dir(args)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    nats_port = int(args.nats_port or os.environ.get("DUCHA_NATS_PORT", DEFAULT_NATS_PORT))
+    specs = service_specs()
+    ports = {}
+    for name, spec in specs.items():
+        port = int(os.environ.get(f"DUCHA_{name.upper()}_PORT", spec.default_port))
+        if not port_is_free(port, args.host):
+            print(
+                f"error: port {port} for service '{name}' is already in use; set "
+                f"DUCHA_{name.upper()}_PORT to a free port (or stop what is listening there)",
+                file=sys.stderr,
+            )
+            return 2
+        ports[name] = port
+    keys = ensure_local_keys(data_dir / "keys")
+    try:
+        server = NatsServer(
+            store_dir=data_dir / "jetstream", port=nats_port, log_file=data_dir / "nats-server.log"
+        ).start()
+    except PortInUseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    env.update(DUCHA_NATS_URL=server.url, DUCHA_DATA_DIR=str(data_dir))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name, port in ports.items():
+            procs[name] = subprocess.Popen(
+                [
+                    sys.executable, "-m", "ducha.kernel.serve", name,
+                    "--host", args.host, "--port", str(port),
+                ],
+                env=env,
+            )
+        for name, port in ports.items():
+            _wait_healthy(name, args.host, port, procs[name])
+        print()
+        print("Ducha (督查) is running:")
+        print(f"  nats-server {server.url}  (JetStream store {data_dir / 'jetstream'})")
+        for name, port in ports.items():
+            print(f"  {name:<13} http://{args.host}:{port}   (API docs: http://{args.host}:{port}/docs)")
+        issuer = TokenIssuer(keys.private_pem)
+        token = issuer.issue(Actor(id="office-admin", name="督查办管理员", role=Role.OFFICE))
+        print("\nAn office token for trying the API (valid 12 h; more with `ducha token --help`):")
+        print(f"  export TOKEN={token}")
+        print("\nPress Ctrl-C to stop.", flush=True)
+        return _supervise(procs)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        server.stop()
+
+
+def _wait_healthy(name: str, host: str, port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"error: service {name} exited with code {proc.returncode} at start")
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"error: service {name} did not answer /health on port {port} within 60 s")
+
+
+def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> int:
+    stop = {"now": False}
+
+    def _handler(_sig: int, _frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, _handler)
+    signal.signal(signal.SIGTERM, _handler)
+    while not stop["now"]:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                print(f"error: service {name} stopped with code {proc.returncode}", file=sys.stderr)
+                return 1
+        time.sleep(0.5)
+    print("stopping ...")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    keys = ensure_local_keys(_data_dir(args) / "keys")
+    actor = Actor(
+        id=args.id or f"{args.role}-{args.unit or args.team or 'user'}",
+        name=args.name or "",
+        role=Role(args.role),
+        unit_id=args.unit,
+        team_id=args.team,
+        team_leader=args.leader,
+    )
+    print(TokenIssuer(keys.private_pem).issue(actor, ttl=timedelta(hours=args.hours)))
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from .kernel.config import ServiceSettings
+    from .kernel.rebuild import rebuild_service
+
+    specs = service_specs()
+    names = list(specs) if args.service == "all" else [args.service]
+    for name in names:
+        if name not in specs:
+            print(f"error: no service {name!r} (known: {', '.join(specs)})", file=sys.stderr)
+            return 2
+        settings = ServiceSettings.for_service(name, specs[name].default_port)
+        summary = asyncio.run(rebuild_service(specs[name], settings))
+        print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ducha", description="Ducha (督查) command line")
+    parser.add_argument("--data-dir", help="data folder (default $DUCHA_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start nats-server and all services locally (SQLite)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--nats-port", type=int, help=f"default $DUCHA_NATS_PORT or {DEFAULT_NATS_PORT}")
+    run.set_defaults(func=cmd_run)
+
+    tok = sub.add_parser("token", help="issue a bearer token signed by the local issuer key")
+    tok.add_argument("--role", required=True, choices=[r.value for r in Role])
+    tok.add_argument("--id", help="person id (default derived from role and scope)")
+    tok.add_argument("--name", help="display name, e.g. 张三")
+    tok.add_argument("--unit", help="unit / helper department id (roles unit, helper)")
+    tok.add_argument("--team", help="team id (role team)")
+    tok.add_argument("--leader", action="store_true", help="team leader (组长)")
+    tok.add_argument("--hours", type=float, default=12.0)
+    tok.set_defaults(func=cmd_token)
+
+    reb = sub.add_parser("rebuild", help="drop a service's projections and replay them from the log")
+    reb.add_argument("service", help="service name or 'all'")
+    reb.set_defaults(func=cmd_rebuild)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

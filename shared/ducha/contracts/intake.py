@@ -1,0 +1,278 @@
+"""Events of the intake context: the directory, rounds, inspection content, teams, problems as
+reported and fed back, and suggestions. Context token: `intake`.
+
+Aggregates (aggregate_type: id; unit token):
+  unit: unit id; the unit itself         helper: helper department id; "_"
+  person: person id; their unit or "_"   round: round id; "_"
+  content: content id; "_"               team: team id; "_"
+  problem: problem id; the problem's unit  suggestion: suggestion id; "_"
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import Field
+
+from .base import DomainEvent, Role
+from .common import EvidenceRef, FoundBy, Id, Severity, ShortText, Text, UnitKind
+from .registry import registry
+
+CONTEXT = "intake"
+
+
+class _Intake(DomainEvent):
+    context = CONTEXT
+
+
+# ------------------------------------------------------------------ directory
+@registry.register
+class UnitRegistered(_Intake):
+    """An inspected unit (被督查单位) entered the directory."""
+
+    event_type = "UnitRegistered"
+    aggregate_type = "unit"
+    name: ShortText = Field(description="Chinese name, e.g. 城关区人民政府")
+    kind: UnitKind
+    parent_id: Id | None = Field(default=None, description="e.g. the district of an enterprise")
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+
+
+@registry.register
+class UnitUpdated(_Intake):
+    """Corrected directory details of a unit (the id never changes)."""
+
+    event_type = "UnitUpdated"
+    aggregate_type = "unit"
+    name: ShortText
+    kind: UnitKind
+    parent_id: Id | None = None
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+
+
+@registry.register
+class HelperDepartmentRegistered(_Intake):
+    """A city department (市直相关单位) that can be assigned to help units."""
+
+    event_type = "HelperDepartmentRegistered"
+    aggregate_type = "helper"
+    name: ShortText
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+
+
+@registry.register
+class PersonRegistered(_Intake):
+    """A person who works in Ducha: office staff, team member, unit or helper contact, cadre."""
+
+    event_type = "PersonRegistered"
+    aggregate_type = "person"
+    name: ShortText
+    role: Role
+    org_id: Id | None = Field(default=None, description="unit or helper department of the person")
+    title: str = Field(default="", description="post, e.g. 副区长")
+    phone: str = ""
+    email: str = ""
+
+
+# ---------------------------------------------------------------------- rounds
+@registry.register
+class RoundOpened(_Intake):
+    """The office opened a supervision round (轮次)."""
+
+    event_type = "RoundOpened"
+    aggregate_type = "round"
+    number: int = Field(ge=1, description="第N轮")
+    name: ShortText = Field(description="e.g. 2026年第二轮常态化大督查")
+    starts_on: date
+    ends_on: date
+    focus_areas: tuple[ShortText, ...] = Field(min_length=1, description="e.g. 重大项目建设")
+    look_back_of: Id | None = Field(default=None, description="the earlier round this one re-checks (回头看)")
+    deadline_commit_days: int = Field(
+        default=3, ge=1, le=30, description="working days a unit has to commit a deadline after feedback"
+    )
+    max_rectification_days: int = Field(
+        default=90, ge=1, le=730, description="latest deadline a unit may commit, in days after feedback"
+    )
+    severe_max_rectification_days: int = Field(
+        default=30, ge=1, le=730, description="the same limit for severe problems"
+    )
+    yellow_days: int = Field(default=3, ge=0, le=60, description="days before a deadline the light turns yellow")
+    revisit_after_days: int = Field(default=30, ge=1, le=365, description="days after write-off for the revisit")
+
+
+@registry.register
+class RoundClosed(_Intake):
+    event_type = "RoundClosed"
+    aggregate_type = "round"
+    note: str = ""
+
+
+# ----------------------------------------------------------- inspection content
+@registry.register
+class InspectionContentDrafted(_Intake):
+    """Inspection content and plan (督查内容/方案) drafted for approval."""
+
+    event_type = "InspectionContentDrafted"
+    aggregate_type = "content"
+    round_id: Id
+    title: ShortText
+    description: Text
+    focus_area: ShortText
+    unit_ids: tuple[Id, ...] = Field(min_length=1)
+    team_id: Id | None = None
+    locations: tuple[ShortText, ...] = ()
+
+
+@registry.register
+class InspectionContentRevised(_Intake):
+    """A returned draft, revised for another approval."""
+
+    event_type = "InspectionContentRevised"
+    aggregate_type = "content"
+    title: ShortText
+    description: Text
+    focus_area: ShortText
+    unit_ids: tuple[Id, ...] = Field(min_length=1)
+    team_id: Id | None = None
+    locations: tuple[ShortText, ...] = ()
+
+
+@registry.register
+class InspectionContentApproved(_Intake):
+    event_type = "InspectionContentApproved"
+    aggregate_type = "content"
+    note: str = ""
+
+
+@registry.register
+class InspectionContentReturned(_Intake):
+    event_type = "InspectionContentReturned"
+    aggregate_type = "content"
+    reason: Text
+
+
+# ----------------------------------------------------------------------- teams
+@registry.register
+class TeamFormed(_Intake):
+    """A supervision team (督查督导组) formed for a round."""
+
+    event_type = "TeamFormed"
+    aggregate_type = "team"
+    round_id: Id
+    name: ShortText = Field(description="e.g. 第一督查督导组")
+    leader_id: Id = Field(description="副厅级组长")
+    leader_name: ShortText
+    member_ids: tuple[Id, ...] = ()
+    member_names: tuple[ShortText, ...] = ()
+
+
+@registry.register
+class TeamAssignedToUnits(_Intake):
+    event_type = "TeamAssignedToUnits"
+    aggregate_type = "team"
+    unit_ids: tuple[Id, ...] = Field(min_length=1)
+
+
+# -------------------------------------------------------------------- problems
+@registry.register
+class IssueReported(_Intake):
+    """A team found a problem (问题) at a unit, under approved inspection content."""
+
+    event_type = "IssueReported"
+    aggregate_type = "problem"
+    round_id: Id
+    team_id: Id
+    content_id: Id
+    title: ShortText
+    description: Text
+    category: ShortText = Field(description="focus area, e.g. 招商引资")
+    severity: Severity
+    location: str = ""
+    found_on: date
+    found_by: FoundBy
+    evidence: tuple[EvidenceRef, ...] = ()
+    publishable: bool = Field(description="may be named in public bulletins")
+    suggested_deadline_days: int | None = Field(
+        default=None, ge=1, le=730, description="the team's suggested deadline policy, days after feedback"
+    )
+    repeat_of: Id | None = Field(
+        default=None, description="the earlier round's problem found again (贰过) in a look-back"
+    )
+    repeat_of_unit_id: Id | None = None
+
+
+@registry.register
+class IssueAmended(_Intake):
+    """A correction of a reported problem: the new values of the fields that changed."""
+
+    event_type = "IssueAmended"
+    aggregate_type = "problem"
+    reason: Text
+    title: ShortText | None = None
+    description: Text | None = None
+    category: ShortText | None = None
+    severity: Severity | None = None
+    location: str | None = None
+    evidence: tuple[EvidenceRef, ...] | None = None
+    publishable: bool | None = None
+    suggested_deadline_days: int | None = None
+
+
+@registry.register
+class IssueWithdrawn(_Intake):
+    event_type = "IssueWithdrawn"
+    aggregate_type = "problem"
+    reason: Text
+
+
+@registry.register
+class IssueMarkedDuplicate(_Intake):
+    event_type = "IssueMarkedDuplicate"
+    aggregate_type = "problem"
+    duplicate_of: Id
+    reason: Text
+
+
+@registry.register
+class IssueFedBack(_Intake):
+    """The team fed the problem back (交办) to the unit, naming who is responsible (主体责任).
+    From now on the unit sees it and rectification starts."""
+
+    event_type = "IssueFedBack"
+    aggregate_type = "problem"
+    responsible_person: ShortText
+    responsible_person_title: str = ""
+    requirements: str = Field(default="", description="what the team requires of the unit")
+    commit_deadline_by: date = Field(description="the unit must commit a rectification deadline by then")
+    max_deadline: date = Field(description="latest deadline the unit may commit")
+    fed_back_at: datetime
+
+
+# ----------------------------------------------------------------- suggestions
+@registry.register
+class SuggestionRecorded(_Intake):
+    """A team's suggestion (建议) to the office."""
+
+    event_type = "SuggestionRecorded"
+    aggregate_type = "suggestion"
+    round_id: Id
+    team_id: Id
+    title: ShortText
+    content: Text
+    problem_ids: tuple[Id, ...] = ()
+
+
+@registry.register
+class SuggestionHandled(_Intake):
+    """The office's decision on a suggestion (建议处理)."""
+
+    event_type = "SuggestionHandled"
+    aggregate_type = "suggestion"
+    decision: ShortText = Field(description="e.g. 采纳, 部分采纳, 不予采纳")
+    note: str = ""

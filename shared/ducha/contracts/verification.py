@@ -1,0 +1,172 @@
+"""Events of the verification context: review and acceptance, write-off, revisits, spot checks,
+re-checks and accountability. Context token: `verification`.
+
+Aggregates (aggregate_type: id; unit token):
+  problem: problem id; the problem's unit   ledger: round id; "_" (gapless write-off numbers)
+  spotcheck: spot check id; "_"              recheck: re-check id; "_"
+  decision: decision id; the unit concerned (accountability / tolerance)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field
+
+from .base import DomainEvent
+from .common import Id, ShortText, Text
+from .registry import registry
+
+CONTEXT = "verification"
+
+
+class _Ver(DomainEvent):
+    context = CONTEXT
+
+
+class Effectiveness(StrEnum):
+    GOOD = "good"  # 好
+    FAIR = "fair"  # 较好
+    POOR = "poor"  # 一般
+
+
+class ReviewOutcome(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+@registry.register
+class ReviewProposed(_Ver):
+    """First step of a two-step review (severe problems): a reviewer proposes, the leader confirms."""
+
+    event_type = "ReviewProposed"
+    aggregate_type = "problem"
+    submission_no: int = Field(ge=1)
+    outcome: ReviewOutcome
+    effectiveness: Effectiveness | None = None
+    assessment: str = ""
+    reasons: tuple[Text, ...] = ()
+
+
+@registry.register
+class RectificationVerified(_Ver):
+    """Review and acceptance (审核验收) passed, with an effectiveness assessment (评估问效)."""
+
+    event_type = "RectificationVerified"
+    aggregate_type = "problem"
+    submission_no: int = Field(ge=1)
+    effectiveness: Effectiveness
+    assessment: Text
+    proposed_by: Id | None = None
+
+
+@registry.register
+class RectificationRejected(_Ver):
+    """Review rejected the submission; rectification must start again (with these reasons)."""
+
+    event_type = "RectificationRejected"
+    aggregate_type = "problem"
+    submission_no: int = Field(ge=1)
+    reasons: tuple[Text, ...] = Field(min_length=1)
+    proposed_by: Id | None = None
+
+
+@registry.register
+class LedgerEntryRecorded(_Ver):
+    """A write-off ledger (销号台账) line: numbers are sequential per round, never reused."""
+
+    event_type = "LedgerEntryRecorded"
+    aggregate_type = "ledger"
+    ledger_no: int = Field(ge=1)
+    problem_id: Id
+    unit_id: Id
+
+
+@registry.register
+class ProblemWrittenOff(_Ver):
+    """The accepted problem was entered on the ledger and written off (入账销号)."""
+
+    event_type = "ProblemWrittenOff"
+    aggregate_type = "problem"
+    round_id: Id
+    ledger_no: int = Field(ge=1)
+    revisit_due_on: date
+
+
+class RevisitOutcome(StrEnum):
+    HELD = "held"  # 不反弹
+    REBOUNDED = "rebounded"  # 反弹
+
+
+@registry.register
+class RevisitRecorded(_Ver):
+    """On-site revisit (回访) after write-off."""
+
+    event_type = "RevisitRecorded"
+    aggregate_type = "problem"
+    outcome: RevisitOutcome
+    findings: Text
+    visited_on: date
+
+
+@registry.register
+class SpotCheckDrawn(_Ver):
+    """The office drew a random sample (抽查); `seed` reproduces it from the same population."""
+
+    event_type = "SpotCheckDrawn"
+    aggregate_type = "spotcheck"
+    round_id: Id
+    population: ShortText = Field(description="written_off or achievements")
+    population_ids: tuple[Id, ...]
+    sample_size: int = Field(ge=1)
+    seed: int
+    selected_ids: tuple[Id, ...]
+
+
+@registry.register
+class SpotCheckFindingRecorded(_Ver):
+    event_type = "SpotCheckFindingRecorded"
+    aggregate_type = "spotcheck"
+    problem_id: Id
+    confirmed: bool = Field(description="the claimed result holds on site")
+    findings: Text
+
+
+class RecheckStatus(StrEnum):
+    NOT_DONE = "not_done"  # 未完成: the reason found
+    IN_PROGRESS = "in_progress"  # 推进中: how far
+    DONE = "done"  # 已完成: result and effect confirmed
+
+
+@registry.register
+class RecheckRecorded(_Ver):
+    """Investigation and re-check (调查复核) of an important matter."""
+
+    event_type = "RecheckRecorded"
+    aggregate_type = "recheck"
+    round_id: Id
+    subject: ShortText
+    problem_id: Id
+    status: RecheckStatus
+    detail: Text = Field(description="reason not done / how far / confirmed result and effect")
+    means: tuple[ShortText, ...] = Field(default=(), description="e.g. 实地核查, 调阅资料, 走访群众")
+
+
+class DecisionKind(StrEnum):
+    ACCOUNTABILITY = "accountability"  # 问责
+    TOLERANCE = "tolerance"  # 容错纠错
+
+
+@registry.register
+class AccountabilityDecided(_Ver):
+    """Cadre supervision's accountability (问责) or tolerance (容错纠错) decision."""
+
+    event_type = "AccountabilityDecided"
+    aggregate_type = "decision"
+    kind: DecisionKind
+    problem_id: Id | None = None
+    unit_id: Id
+    person_name: str = ""
+    basis: Text
+    decision: Text

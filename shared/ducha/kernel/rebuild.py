@@ -1,0 +1,44 @@
+"""Rebuild a service's projections from the log, outside the running service."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import nats
+
+from ..contracts import registry
+from .config import ServiceSettings
+from .db import make_engine
+from .eventstore import EventStore, ensure_streams
+from .projection import ProjectionRunner
+from .service import ServiceSpec
+
+
+async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings) -> dict[str, Any]:
+    nc = await nats.connect(settings.nats_url)
+    try:
+        await ensure_streams(nc.jetstream(), settings.stream_replicas)
+        store = EventStore(nc, registry)
+        engine = make_engine(settings.resolved_database_url(), settings.resolved_schema())
+        results = []
+        for projection in spec.projections():
+            runner = ProjectionRunner(engine, store, projection, spec.name)
+            started = time.perf_counter()
+            await runner.rebuild()
+            target = await runner.catch_up()
+            await runner.stop()
+            seconds = time.perf_counter() - started
+            results.append(
+                {
+                    "projection": projection.name,
+                    "events": runner.applied,
+                    "log_sequence": target,
+                    "seconds": round(seconds, 3),
+                    "events_per_second": round(runner.applied / seconds) if seconds else None,
+                }
+            )
+        engine.dispose()
+        return {"service": spec.name, "projections": results}
+    finally:
+        await nc.close()
