@@ -235,3 +235,24 @@ def test_delivery_tracker_flags_skipped_and_restarted_deliveries() -> None:
     t2.check("$JS.ACK.dom.acc.DUCHA_EVENTS.c1.1.3.1.1700000000.0.x")
     with pytest.raises(DeliveryGap, match="consumer changed"):
         t2.check("$JS.ACK.dom.acc.DUCHA_EVENTS.c2.1.9.1.1700000000.0.x")
+
+
+async def test_one_command_over_two_aggregates_is_atomic_and_checks_both_versions(store: EventStore) -> None:
+    runner = CommandRunner(store)
+    ledger, item = key("ledger", "U0"), key("item", "U1")
+    await runner.run(ledger, ctx("cmd-open-ledger"), open_counter("台账"))
+
+    def decide(loaded):  # type: ignore[no-untyped-def]
+        return {ledger: [CounterIncremented(by=1)], item: [CounterOpened(title="条目")]}
+
+    res = await runner.run_multi([ledger, item], ctx("cmd-multi-0001"), decide)
+    assert len(res.events) == 2 and res.last_sequence == 3
+    again = await runner.run_multi([ledger, item], ctx("cmd-multi-0001"), decide)
+    assert again.replayed and await store.last_sequence() == 3
+    # a stale expectation on the second aggregate stores nothing at all
+    stale_ledger = (await store.load(ledger))
+    envs_l = runner._envelopes(ledger, ctx("cmd-multi-0002"), stale_ledger.version, [CounterIncremented(by=1)])
+    envs_i = runner._envelopes(item, ctx("cmd-multi-0002"), 0, [CounterIncremented(by=1)])
+    with pytest.raises(ConcurrencyConflict):
+        await store.append_multi([(ledger, envs_l, stale_ledger.last_sequence), (item, envs_i, 0)])
+    assert await store.last_sequence() == 3

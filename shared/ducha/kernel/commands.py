@@ -21,6 +21,7 @@ COMMAND_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 AUTO_RETRIES = 20
 
 Decide = Callable[[LoadedAggregate], Sequence[DomainEvent]]
+DecideMulti = Callable[[dict[AggregateKey, LoadedAggregate]], dict[AggregateKey, Sequence[DomainEvent]]]
 
 
 def check_command_id(value: str) -> str:
@@ -104,6 +105,46 @@ class CommandRunner:
             f"{key.aggregate_type} {key.aggregate_id} is being changed by others; retry shortly"
         )
 
+    async def run_multi(
+        self, keys: Sequence[AggregateKey], ctx: CommandContext, decide: DecideMulti
+    ) -> CommandResult:
+        """One command over several aggregates, appended in one atomic batch. The result names
+        the first key's aggregate."""
+        first = keys[0]
+        for attempt in range(AUTO_RETRIES):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+            loaded = {key: await self.store.load(key) for key in keys}
+            previous = tuple(e for key in keys for e in loaded[key].events_of_command(ctx.command_id))
+            if previous:
+                return _replayed(first, previous)
+            decided = decide(loaded)
+            parts = []
+            for key in keys:
+                payloads = list(decided.get(key, ()))
+                if payloads:
+                    envs = self._envelopes(key, ctx, loaded[key].version, payloads)
+                    parts.append((key, envs, loaded[key].last_sequence))
+            if not parts:
+                return CommandResult(first.aggregate_id, (), max(x.last_sequence for x in loaded.values()))
+            try:
+                result = await self.store.append_multi(parts)
+            except (ConcurrencyConflict, DuplicateAppend) as exc:
+                reloaded = [await self.store.load(key) for key in keys]
+                previous = tuple(e for r in reloaded for e in r.events_of_command(ctx.command_id))
+                if previous:
+                    return _replayed(first, previous)
+                if ctx.expected_sequence is not None:
+                    raise Conflict(str(exc)) from exc
+                continue
+            envelopes = [env for _key, envs, _exp in parts for env in envs]
+            stored = tuple(
+                env.model_copy(update={"sequence": result.first_sequence + i})
+                for i, env in enumerate(envelopes)
+            )
+            return CommandResult(first.aggregate_id, stored, result.last_sequence)
+        raise Conflict("the aggregates are being changed by others; retry shortly")
+
     def _envelopes(
         self,
         key: AggregateKey,
@@ -141,4 +182,5 @@ class CommandRunner:
 
 
 def _replayed(key: AggregateKey, events: tuple[Envelope[DomainEvent], ...]) -> CommandResult:
-    return CommandResult(key.aggregate_id, events, events[-1].sequence, replayed=True)
+    ordered = tuple(sorted(events, key=lambda e: e.sequence))
+    return CommandResult(key.aggregate_id, ordered, ordered[-1].sequence, replayed=True)

@@ -199,6 +199,43 @@ class EventStore:
         self._cache.pop(key.filter, None)
         return result
 
+    async def append_multi(
+        self, parts: Sequence[tuple[AggregateKey, Sequence[Envelope[DomainEvent]], int]]
+    ) -> AppendResult:
+        """Append to several aggregates in one atomic batch, each with its own expected last
+        sequence (e.g. a write-off ledger line and the problem it writes off)."""
+        messages: list[tuple[str, bytes, dict[str, str]]] = []
+        for key, events, expected in parts:
+            for i, event in enumerate(events):
+                headers = {"Nats-Msg-Id": f"{event.command_id}:{key.aggregate_type}:{key.aggregate_id}:{i + 1}"}
+                if i == 0:
+                    headers["Nats-Expected-Last-Subject-Sequence"] = str(expected)
+                    headers["Nats-Expected-Last-Subject-Sequence-Subject"] = key.filter
+                messages.append((key.subject(event.event_type), event.to_wire_json(), headers))
+        if not messages or len(messages) > MAX_BATCH:
+            raise ValueError(f"a command appends 1..{MAX_BATCH} events")
+        try:
+            resp = await self._publish_batch(messages)
+        finally:
+            for key, _events, _expected in parts:
+                self._cache.pop(key.filter, None)
+        if "error" in resp:
+            raise self._translate(parts[0][0], parts[0][2], _api_error(resp["error"]))
+        seq = int(resp["seq"])
+        return AppendResult(seq - len(messages) + 1, seq)
+
+    async def _publish_batch(self, messages: Sequence[tuple[str, bytes, dict[str, str]]]) -> dict[str, Any]:
+        batch_id = uuid.uuid4().hex
+        last = len(messages)
+        for i, (subject, body, headers) in enumerate(messages, start=1):
+            headers = {**headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)}
+            if i < last:
+                await self._nc.publish(subject, body, headers=headers)
+            else:
+                headers["Nats-Batch-Commit"] = "1"
+                return await self._request(subject, body, headers)
+        raise AssertionError("unreachable")
+
     async def _append_one(
         self, key: AggregateKey, event: Envelope[DomainEvent], expect: dict[str, str]
     ) -> AppendResult:
@@ -231,23 +268,13 @@ class EventStore:
         events: Sequence[Envelope[DomainEvent]],
         expect: dict[str, str],
     ) -> AppendResult:
-        batch_id = uuid.uuid4().hex
-        last = len(events)
-        resp: dict[str, Any] = {}
+        messages = []
         for i, event in enumerate(events, start=1):
-            headers = {
-                "Nats-Batch-Id": batch_id,
-                "Nats-Batch-Sequence": str(i),
-                "Nats-Msg-Id": f"{event.command_id}:{i}",
-            }
+            headers = {"Nats-Msg-Id": f"{event.command_id}:{i}"}
             if i == 1:
                 headers.update(expect)  # checked against the state before the batch
-            subject = key.subject(event.event_type)
-            if i < last:
-                await self._nc.publish(subject, event.to_wire_json(), headers=headers)
-            else:
-                headers["Nats-Batch-Commit"] = "1"
-                resp = await self._request(subject, event.to_wire_json(), headers)
+            messages.append((key.subject(event.event_type), event.to_wire_json(), headers))
+        resp = await self._publish_batch(messages)
         if "error" in resp:
             raise self._translate(
                 key,
@@ -255,7 +282,7 @@ class EventStore:
                 _api_error(resp["error"]),
             )
         seq = int(resp["seq"])
-        count = int(resp.get("count", last))
+        count = int(resp.get("count", len(events)))
         return AppendResult(seq - count + 1, seq)
 
     def _translate(self, key: AggregateKey, expected: int, exc: Exception) -> Exception:

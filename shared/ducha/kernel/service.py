@@ -30,6 +30,7 @@ from .eventstore import EventStore, ensure_streams
 from .http import ERROR_RESPONSES, CurrentActor, install_error_handlers
 from .identity import TokenVerifier, ensure_local_keys
 from .projection import Projection, ProjectionRunner
+from .reaction import Reaction, ReactionRunner
 
 log = logging.getLogger("ducha.service")
 
@@ -44,6 +45,7 @@ class ServiceSpec:
     description: str = ""
     projections: Callable[[], Sequence[Projection]] = lambda: ()
     routers: Callable[[], Sequence[APIRouter]] = lambda: ()
+    reactions: Callable[[], Sequence[Reaction]] = lambda: ()
     # Background work (timers, reactions) started after the projections; each returns when
     # cancelled. Given the kernel so it needs no globals.
     background: Sequence[Callable[["Kernel"], Awaitable[None]]] = ()
@@ -63,6 +65,7 @@ class Kernel:
     verifier: TokenVerifier
     clock: Clock
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+    reactors: dict[str, ReactionRunner] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -108,6 +111,10 @@ async def start_kernel(
         runner = ProjectionRunner(engine, store, projection, spec.name)
         await runner.start()
         kernel.runners[projection.name] = runner
+    for reaction in spec.reactions():
+        reactor = ReactionRunner(kernel, reaction)
+        await reactor.start()
+        kernel.reactors[reaction.name] = reactor
     for job in spec.background:
         kernel.tasks.append(asyncio.create_task(job(kernel), name=f"{spec.name}:{job.__name__}"))
     return kernel
@@ -119,6 +126,8 @@ async def stop_kernel(kernel: Kernel) -> None:
     for task in kernel.tasks:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+    for reactor in kernel.reactors.values():
+        await reactor.stop()
     for runner in kernel.runners.values():
         await runner.stop()
     with contextlib.suppress(Exception):
