@@ -13,7 +13,7 @@ from ducha.contracts import Actor, Role
 from ducha.contracts.registry import MalformedEvent
 from ducha.kernel.commands import CommandContext, CommandRunner
 from ducha.kernel.errors import Conflict
-from ducha.kernel.eventstore import ConcurrencyConflict, EventStore
+from ducha.kernel.eventstore import ConcurrencyConflict, EventStore, LoadedAggregate
 from ducha.kernel.subjects import EVENT_STREAM, AggregateKey, unit_filter
 
 OFFICE = Actor(id="o1", name="办公室", role=Role.OFFICE)
@@ -59,7 +59,7 @@ async def test_concurrent_conflicting_appends_exactly_one_wins(store: EventStore
     await runner.run(key("c"), ctx("cmd-open-c"), open_counter())
     loaded = await store.load(key("c"))
     contenders = [
-        runner._envelopes(key("c"), ctx(f"cmd-race-{i:03d}"), loaded.version, [CounterIncremented(by=1)])
+        runner._envelopes(key("c"), ctx(f"cmd-race-{i:03d}"), loaded, [CounterIncremented(by=1)])
         for i in range(20)
     ]
     results = await asyncio.gather(
@@ -75,7 +75,7 @@ async def test_concurrent_conflicting_appends_exactly_one_wins(store: EventStore
 async def test_expected_zero_fails_on_existing_aggregate_with_other_event_type(store: EventStore) -> None:
     runner = CommandRunner(store)
     await runner.run(key("z"), ctx("cmd-open-z"), open_counter())
-    envs = runner._envelopes(key("z"), ctx("cmd-other-z"), 0, [CounterIncremented(by=1)])
+    envs = runner._envelopes(key("z"), ctx("cmd-other-z"), LoadedAggregate(key("z"), (), 0), [CounterIncremented(by=1)])
     with pytest.raises(ConcurrencyConflict):
         await store.append(key("z"), envs, 0)
 
@@ -110,7 +110,7 @@ async def test_resent_append_with_stale_sequence_is_recognised_as_the_same_comma
     runner = CommandRunner(store)
     await runner.run(key("s"), ctx("cmd-open-s"), open_counter())
     loaded = await store.load(key("s"))
-    envs = runner._envelopes(key("s"), ctx("cmd-inc-s"), loaded.version, [CounterIncremented(by=5)])
+    envs = runner._envelopes(key("s"), ctx("cmd-inc-s"), loaded, [CounterIncremented(by=5)])
     await store.append(key("s"), envs, loaded.last_sequence)  # lands, but say the ack was lost
     fresh = EventStore(store._nc, test_registry)  # a new process: no cache
     result = await CommandRunner(fresh).run(key("s"), ctx("cmd-inc-s"), increment(5))
@@ -130,13 +130,13 @@ async def test_atomic_batch_is_all_or_nothing(store: EventStore) -> None:
     await runner.run(key("b"), ctx("cmd-open-b"), open_counter())
     loaded = await store.load(key("b"))
     batch = runner._envelopes(
-        key("b"), ctx("cmd-batch-1"), loaded.version, [CounterIncremented(by=i) for i in range(1, 6)]
+        key("b"), ctx("cmd-batch-1"), loaded, [CounterIncremented(by=i) for i in range(1, 6)]
     )
     result = await store.append(key("b"), batch, loaded.last_sequence)
     assert result.last_sequence - result.first_sequence == 4
     # A stale batch stores nothing at all, not even its first events.
     stale = runner._envelopes(
-        key("b"), ctx("cmd-batch-2"), loaded.version, [CounterIncremented(by=100) for _ in range(5)]
+        key("b"), ctx("cmd-batch-2"), loaded, [CounterIncremented(by=100) for _ in range(5)]
     )
     before = await store.last_sequence()
     with pytest.raises(ConcurrencyConflict):
@@ -251,8 +251,22 @@ async def test_one_command_over_two_aggregates_is_atomic_and_checks_both_version
     assert again.replayed and await store.last_sequence() == 3
     # a stale expectation on the second aggregate stores nothing at all
     stale_ledger = (await store.load(ledger))
-    envs_l = runner._envelopes(ledger, ctx("cmd-multi-0002"), stale_ledger.version, [CounterIncremented(by=1)])
-    envs_i = runner._envelopes(item, ctx("cmd-multi-0002"), 0, [CounterIncremented(by=1)])
+    envs_l = runner._envelopes(ledger, ctx("cmd-multi-0002"), stale_ledger, [CounterIncremented(by=1)])
+    envs_i = runner._envelopes(item, ctx("cmd-multi-0002"), LoadedAggregate(item, (), 0), [CounterIncremented(by=1)])
     with pytest.raises(ConcurrencyConflict):
         await store.append_multi([(ledger, envs_l, stale_ledger.last_sequence), (item, envs_i, 0)])
     assert await store.last_sequence() == 3
+
+
+async def test_each_event_links_to_the_hash_of_its_aggregates_previous_event(store: EventStore) -> None:
+    import hashlib
+
+    runner = CommandRunner(store)
+    await runner.run(key("h"), ctx("cmd-open-h"), open_counter())
+    await runner.run(key("h"), ctx("cmd-two-events-h"), lambda _l: [CounterIncremented(by=1), CounterIncremented(by=2)])
+    await runner.run(key("h"), ctx("cmd-inc-h-3"), increment(3))
+    events = (await store.load(key("h"))).events
+    raws = [(await store.get_raw(e.sequence))[1] for e in events]
+    assert events[0].prev_hash is None
+    for prev_raw, event in zip(raws, events[1:]):
+        assert event.prev_hash == hashlib.sha256(prev_raw).hexdigest()

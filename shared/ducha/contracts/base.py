@@ -6,6 +6,7 @@ immutable; an old payload shape is upcast when read (see `registry`), never rewr
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -90,6 +91,11 @@ class EnvelopeHeader(BaseModel):
     command_id: str
     correlation_id: str
     causation_id: str | None = None
+    prev_hash: str | None = Field(
+        default=None,
+        description="sha256 (hex) of the stored bytes of the aggregate's previous event: a hash chain "
+        "per aggregate, for tamper evidence (null for an aggregate's first event)",
+    )
 
 
 class WireEnvelope(EnvelopeHeader):
@@ -105,4 +111,13 @@ class Envelope(EnvelopeHeader, Generic[E]):
     sequence: int = Field(default=0, exclude=True)
 
     def to_wire_json(self) -> bytes:
-        return self.model_dump_json().encode()
+        """The bytes stored in the log (computed once: the hash chain and the append use them)."""
+        cached = self.__dict__.get("_wire")
+        if cached is None:
+            cached = self.model_dump_json().encode()
+            self.__dict__["_wire"] = cached
+        return cached
+
+
+def event_hash(stored: bytes) -> str:
+    return hashlib.sha256(stored).hexdigest()

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..contracts.base import Actor, DomainEvent, Envelope
+from ..contracts.base import Actor, DomainEvent, Envelope, event_hash
 from .clock import Clock, SystemClock
 from .errors import Conflict, InvalidCommand
 from .eventstore import ConcurrencyConflict, DuplicateAppend, EventStore, LoadedAggregate
@@ -81,7 +81,7 @@ class CommandRunner:
             payloads = list(decide(loaded))
             if not payloads:
                 return CommandResult(key.aggregate_id, (), loaded.last_sequence)
-            envelopes = self._envelopes(key, ctx, loaded.version, payloads)
+            envelopes = self._envelopes(key, ctx, loaded, payloads)
             try:
                 result = await self.store.append(key, envelopes, loaded.last_sequence)
             except (ConcurrencyConflict, DuplicateAppend) as exc:
@@ -123,7 +123,7 @@ class CommandRunner:
             for key in keys:
                 payloads = list(decided.get(key, ()))
                 if payloads:
-                    envs = self._envelopes(key, ctx, loaded[key].version, payloads)
+                    envs = self._envelopes(key, ctx, loaded[key], payloads)
                     parts.append((key, envs, loaded[key].last_sequence))
             if not parts:
                 return CommandResult(first.aggregate_id, (), max(x.last_sequence for x in loaded.values()))
@@ -149,10 +149,12 @@ class CommandRunner:
         self,
         key: AggregateKey,
         ctx: CommandContext,
-        version: int,
+        loaded: LoadedAggregate,
         payloads: Sequence[DomainEvent],
     ) -> list[Envelope[DomainEvent]]:
         now = self.clock.now()
+        version = loaded.version
+        prev_hash = loaded.last_hash
         out: list[Envelope[DomainEvent]] = []
         for i, payload in enumerate(payloads, start=1):
             if payload.context != key.context or payload.aggregate_type != key.aggregate_type:
@@ -175,9 +177,11 @@ class CommandRunner:
                     command_id=ctx.command_id,
                     correlation_id=ctx.correlation_id,
                     causation_id=ctx.causation_id,
+                    prev_hash=prev_hash,
                     payload=payload,
                 )
             )
+            prev_hash = event_hash(out[-1].to_wire_json())
         return out
 
 

@@ -31,7 +31,7 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from ..contracts.base import DomainEvent, Envelope
+from ..contracts.base import DomainEvent, Envelope, event_hash
 from ..contracts.registry import EventRegistry, MalformedEvent
 from .subjects import ALL_EVENTS, DLQ_PREFIX, DLQ_STREAM, EVENT_PREFIX, EVENT_STREAM, AggregateKey
 
@@ -76,6 +76,7 @@ class LoadedAggregate:
     key: AggregateKey
     events: tuple[Envelope[DomainEvent], ...]
     last_sequence: int  # 0: the aggregate has no events yet
+    last_hash: str | None = None  # hash of the last event's stored bytes: the next prev_hash
 
     @property
     def version(self) -> int:
@@ -299,10 +300,12 @@ class EventStore:
         cached = self._cache.get(key.filter)
         events = list(cached.events) if cached else []
         last = cached.last_sequence if cached else 0
-        async for env in self.read_subject(key.filter, after=last):
+        last_hash = cached.last_hash if cached else None
+        async for env, data in self._read_subject_raw(key.filter, after=last):
             events.append(env)
             last = env.sequence
-        loaded = LoadedAggregate(key, tuple(events), last)
+            last_hash = event_hash(data)
+        loaded = LoadedAggregate(key, tuple(events), last, last_hash)
         if events:
             self._cache[key.filter] = loaded
             self._cache.move_to_end(key.filter)
@@ -313,6 +316,12 @@ class EventStore:
     async def read_subject(self, subject_filter: str, after: int = 0) -> AsyncIterator[Envelope[DomainEvent]]:
         """Events matching one filter after a sequence, one leader read each: for short histories
         (one aggregate, one problem). Use `read_all` for long ones."""
+        async for env, _data in self._read_subject_raw(subject_filter, after):
+            yield env
+
+    async def _read_subject_raw(
+        self, subject_filter: str, after: int = 0
+    ) -> AsyncIterator[tuple[Envelope[DomainEvent], bytes]]:
         seq = after + 1
         while True:
             try:
@@ -321,14 +330,17 @@ class EventStore:
                 return
             assert raw.seq is not None
             seq = raw.seq + 1
+            data = raw.data or b""
             try:
-                yield self._registry.decode(raw.data or b"", raw.seq, (raw.subject or "").rpartition(".")[2])
+                env = self._registry.decode(data, raw.seq, (raw.subject or "").rpartition(".")[2])
             except MalformedEvent as exc:
                 if exc.too_new:
                     raise EventStoreError(f"sequence {raw.seq}: {exc.reason}") from exc
                 # Not written by Ducha (the kernel writes only valid events): not part of the
                 # aggregate's history. Projections dead-letter it with the reason.
                 log.warning("skipping unreadable message at sequence %d: %s", raw.seq, exc.reason)
+                continue
+            yield env, data
 
     async def next_sequence_matching(self, subject_filter: str, after: int) -> int | None:
         """Sequence of the first event after `after` that matches the filter, or None."""
