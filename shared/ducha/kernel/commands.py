@@ -8,12 +8,13 @@ import asyncio
 import random
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..contracts.base import Actor, DomainEvent, Envelope, event_hash
 from .clock import Clock, SystemClock
-from .errors import Conflict, InvalidCommand
+from .errors import Conflict, DomainError, InvalidCommand
+from .observability import APPEND_SECONDS, APPENDED, COMMANDS, Timer
 from .eventstore import ConcurrencyConflict, DuplicateAppend, EventStore, LoadedAggregate
 from .subjects import AggregateKey
 
@@ -60,11 +61,44 @@ class CommandResult:
 
 
 class CommandRunner:
-    def __init__(self, store: EventStore, clock: Clock | None = None) -> None:
+    def __init__(self, store: EventStore, clock: Clock | None = None, service: str = "ducha") -> None:
         self.store = store
         self.clock = clock or SystemClock()
+        self.service = service
 
     async def run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
+        return await self._measured(self._run(key, ctx, decide))
+
+    async def run_multi(
+        self, keys: Sequence[AggregateKey], ctx: CommandContext, decide: DecideMulti
+    ) -> CommandResult:
+        """One command over several aggregates, appended in one atomic batch. The result names
+        the first key's aggregate."""
+        return await self._measured(self._run_multi(keys, ctx, decide))
+
+    async def _measured(self, work: Awaitable[CommandResult]) -> CommandResult:
+        timer = Timer()
+        try:
+            result = await work
+        except Conflict:
+            COMMANDS.labels(self.service, "conflict").inc()
+            raise
+        except DomainError:
+            COMMANDS.labels(self.service, "rejected").inc()
+            raise
+        except Exception:
+            COMMANDS.labels(self.service, "error").inc()
+            raise
+        if result.replayed:
+            COMMANDS.labels(self.service, "replayed").inc()
+        else:
+            COMMANDS.labels(self.service, "ok").inc()
+            if result.events:
+                APPENDED.labels(self.service).inc(len(result.events))
+                APPEND_SECONDS.labels(self.service).observe(timer.seconds)
+        return result
+
+    async def _run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
         for attempt in range(AUTO_RETRIES):
             if attempt:
                 # Contenders of one aggregate spread out instead of colliding again.
@@ -105,11 +139,9 @@ class CommandRunner:
             f"{key.aggregate_type} {key.aggregate_id} is being changed by others; retry shortly"
         )
 
-    async def run_multi(
+    async def _run_multi(
         self, keys: Sequence[AggregateKey], ctx: CommandContext, decide: DecideMulti
     ) -> CommandResult:
-        """One command over several aggregates, appended in one atomic batch. The result names
-        the first key's aggregate."""
         first = keys[0]
         for attempt in range(AUTO_RETRIES):
             if attempt:

@@ -38,14 +38,26 @@ class ServiceSettings(BaseSettings):
     )
     stream_replicas: int = Field(default=1, ge=1, le=5)
     read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
-    log_level: str = "INFO"
+    ready_max_lag: int = Field(
+        default=100, ge=0, description="readiness: at most this many events not yet applied"
+    )
+    log_level: str = Field(default="INFO", pattern="^(?i)(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field(default="text", pattern="^(json|text)$")
 
     @field_validator("nats_url")
     @classmethod
     def _nats_scheme(cls, value: str) -> str:
-        if not value.startswith(("nats://", "tls://", "ws://", "wss://")):
-            raise ValueError("must start with nats://, tls://, ws:// or wss://")
+        for url in value.split(","):
+            if not url.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
+                raise ValueError(
+                    "each comma-separated URL must start with nats://, tls://, ws:// or wss://"
+                )
         return value
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """A cluster is given as a comma-separated list of its nodes' URLs."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
 
     @field_validator("database_url")
     @classmethod

@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import MalformedEvent
 from .db import is_sqlite, serialize_schema_changes, write_transaction
+from .observability import DEAD_LETTERS
 from .eventstore import DeliveryGap, DeliveryTracker, EventStore, subscribe_ordered
 from .subjects import dlq_subject
 
@@ -122,6 +123,7 @@ class ProjectionRunner:
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Condition()
+        self._busy = asyncio.Lock()
         self._stopping = False
 
     # ------------------------------------------------------------ lifecycle
@@ -131,13 +133,17 @@ class ProjectionRunner:
         await self._subscribe()
         self._task = asyncio.create_task(self._work(), name=f"projection:{self.projection.name}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop following the log; a batch being applied is finished first (graceful shutdown)."""
         self._stopping = True
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
             self._sub = None
         if self._task is not None:
+            if self._busy.locked():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wait_idle(), grace)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
@@ -183,7 +189,8 @@ class ProjectionRunner:
             while len(batch) < self.batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                await self._process(batch)
+                async with self._busy:
+                    await self._process(batch)
                 backoff = 0.2
             except asyncio.CancelledError:
                 raise
@@ -195,6 +202,10 @@ class ProjectionRunner:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 await self._resync()
+
+    async def _wait_idle(self) -> None:
+        async with self._busy:
+            pass
 
     async def _resync(self) -> None:
         with contextlib.suppress(Exception):
@@ -276,6 +287,7 @@ class ProjectionRunner:
             },
         )
         self.dead_letters += 1
+        DEAD_LETTERS.labels(self.service, self.projection.name).inc()
 
     # ---------------------------------------------------------- database
     def _prepare(self) -> int:
@@ -374,11 +386,17 @@ class ProjectionRunner:
         return True
 
     def lag(self) -> dict[str, Any]:
+        """Events still to apply: what the server said was pending after the last delivery, plus
+        what is delivered but not yet applied."""
+        behind = max(self._pending, 0) + self._queue.qsize()
+        since = time.time() - self.last_applied_at if self.last_applied_at else 0.0
         return {
             "projection": self.projection.name,
             "version": self.projection.version,
             "position": self.position,
             "caught_up": self.caught_up,
+            "lag_events": behind,
+            "lag_seconds": round(since, 3) if behind else 0.0,
             "applied": self.applied,
             "dead_letters": self.dead_letters,
         }

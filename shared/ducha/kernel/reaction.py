@@ -24,6 +24,7 @@ from ..contracts.registry import MalformedEvent
 from .db import serialize_schema_changes, write_transaction
 from .errors import DomainError, NotYetVisible
 from .eventstore import DeliveryGap, DeliveryTracker, EventStore, EventStoreError, subscribe_ordered
+from .observability import DEAD_LETTERS
 from .projection import kernel_metadata, positions
 from .subjects import dlq_subject
 
@@ -150,6 +151,7 @@ class ReactionRunner:
             },
         )
         self.dead_letters += 1
+        DEAD_LETTERS.labels(self.kernel.spec.name, self.reaction.name).inc()
 
     def _load_position(self) -> int:
         with write_transaction(self.engine) as conn:

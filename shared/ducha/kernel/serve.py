@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 import uvicorn
 
 from ..cli import service_specs
 from .config import ServiceSettings
+from .observability import configure_logging
 from .service import create_app
 
 
@@ -26,10 +26,7 @@ def main() -> None:
     if args.port:
         overrides["port"] = args.port
     settings = ServiceSettings.for_service(spec.name, spec.default_port, **overrides)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format=f"%(asctime)s {spec.name} %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(spec.name, settings.log_level, settings.log_format)
     app = create_app(spec, settings)
     uvicorn.run(
         app,

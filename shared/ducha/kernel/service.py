@@ -16,7 +16,7 @@ from typing import Any
 
 import nats
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from nats.aio.client import Client as NATS
 from sqlalchemy import Engine
 
@@ -29,6 +29,7 @@ from .db import make_engine
 from .eventstore import EventStore, ensure_streams
 from .http import ERROR_RESPONSES, CurrentActor, install_error_handlers
 from .identity import TokenVerifier, ensure_local_keys
+from .observability import correlation_middleware, metrics_response
 from .projection import Projection, ProjectionRunner
 from .reaction import Reaction, ReactionRunner
 
@@ -84,7 +85,7 @@ async def start_kernel(
     clock: Clock | None = None,
 ) -> Kernel:
     nc = await nats.connect(
-        settings.nats_url,
+        settings.nats_servers,
         name=f"ducha-{spec.name}",
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
@@ -103,7 +104,7 @@ async def start_kernel(
         nc=nc,
         store=store,
         engine=engine,
-        commands=CommandRunner(store, clock or SystemClock()),
+        commands=CommandRunner(store, clock or SystemClock(), spec.name),
         verifier=TokenVerifier(public_pem),
         clock=clock or SystemClock(),
     )
@@ -158,16 +159,28 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
+    app.middleware("http")(correlation_middleware(spec.name))
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return metrics_response(app.state.kernel)
+
     @app.get("/ready", tags=["ops"], summary="readiness: NATS connected, projections caught up")
     async def ready() -> JSONResponse:
         kernel: Kernel = app.state.kernel
-        last = await kernel.store.last_sequence() if kernel.nc.is_connected else -1
+        last = -1
+        if kernel.nc.is_connected:
+            with contextlib.suppress(Exception):
+                last = await kernel.store.last_sequence()
         projections = []
-        ok = kernel.nc.is_connected
+        ok = last >= 0
         for runner in kernel.runners.values():
-            caught_up = last >= 0 and await runner.wait_for(last, timeout=0)
+            lag = runner.lag()
+            caught_up = last >= 0 and (
+                lag["lag_events"] <= resolved.ready_max_lag or await runner.wait_for(last, timeout=0)
+            )
             ok = ok and caught_up
-            projections.append({**runner.lag(), "caught_up": caught_up})
+            projections.append({**lag, "caught_up": caught_up})
         body = {
             "status": "ready" if ok else "not_ready",
             "service": spec.name,
