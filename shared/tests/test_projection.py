@@ -276,3 +276,17 @@ async def test_database_outage_is_retried_not_dead_lettered(store: EventStore, e
 
 
 del os, nats  # imported for the child script's documentation only
+
+
+async def test_a_projection_can_be_built_as_of_a_log_sequence(store: EventStore, engine: Engine) -> None:
+    await seed(store, 2, 3)  # sequences 1..8: c0 open,+1,+2,+3, c1 open,+1,+2,+3
+    runner = ProjectionRunner(engine, store, CounterProjection(), "kt", until=6)
+    await runner.start()
+    try:
+        assert await runner.wait_for(6, timeout=5)
+        await asyncio.sleep(0.1)
+        with engine.connect() as conn:
+            totals = {r.id: r.total for r in conn.execute(select(counters.c.id, counters.c.total))}
+        assert totals == {"c0": 6, "c1": 1}
+    finally:
+        await runner.stop()

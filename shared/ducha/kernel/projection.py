@@ -104,8 +104,11 @@ class ProjectionRunner:
         projection: Projection,
         service: str,
         batch_max: int = BATCH_MAX,
+        until: int | None = None,
     ) -> None:
         self.engine = engine
+        # Apply nothing after this log sequence: the projection as it was then ("as of", audit).
+        self.until = until
         self.store = store
         self.projection = projection
         self.service = service
@@ -227,6 +230,8 @@ class ProjectionRunner:
                 break
             decoded.append(self._decode(msg, seq))
         decoded = [d for d in decoded if d.sequence > self.position]
+        if self.until is not None:
+            decoded = [d for d in decoded if d.sequence <= self.until]
         if decoded:
             await self._apply(decoded)
         if gap is not None:
