@@ -25,7 +25,7 @@ def _schema_type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
         target = defs.get(name, {})
         if "enum" in target:
             return " / ".join(f"`{v}`" for v in target["enum"])
-        return name
+        return str(name)
     if "anyOf" in prop:
         return " or ".join(_schema_type(p, defs) for p in prop["anyOf"])
     if "enum" in prop:
@@ -34,7 +34,7 @@ def _schema_type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
     if kind == "array":
         return f"list of {_schema_type(prop.get('items', {}), defs)}"
     if kind == "string" and "format" in prop:
-        return prop["format"]
+        return str(prop["format"])
     if kind == "string" and "pattern" in prop:
         return "id"
     return str(kind)

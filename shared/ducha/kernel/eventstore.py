@@ -21,6 +21,7 @@ from typing import Any
 
 import nats.js.errors
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     ConsumerConfig,
@@ -374,7 +375,7 @@ class EventStore:
         queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue()
         tracker = DeliveryTracker()
 
-        async def on_msg(msg: nats.aio.msg.Msg) -> None:
+        async def on_msg(msg: Msg) -> None:
             try:
                 seq, _pending = tracker.check(msg.reply)
             except DeliveryGap as gap:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,7 @@ class ServiceSpec:
     reactions: Callable[[], Sequence[Reaction]] = lambda: ()
     # Background work (timers, reactions) started after the projections; each returns when
     # cancelled. Given the kernel so it needs no globals.
-    background: Sequence[Callable[["Kernel"], Awaitable[None]]] = ()
+    background: Sequence[Callable[["Kernel"], Coroutine[Any, Any, None]]] = ()
     version: str = "0.1.0"
 
 
