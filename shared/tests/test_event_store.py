@@ -270,3 +270,9 @@ async def test_each_event_links_to_the_hash_of_its_aggregates_previous_event(sto
     assert events[0].prev_hash is None
     for prev_raw, event in zip(raws, events[1:]):
         assert event.prev_hash == hashlib.sha256(prev_raw).hexdigest()
+
+
+async def test_an_aggregate_can_be_found_by_its_id_alone(store: EventStore) -> None:
+    await CommandRunner(store).run(key("f1", "U42"), ctx("cmd-open-f1"), open_counter())
+    assert await store.find_unit("kt", "counter", "f1") == "U42"
+    assert await store.find_unit("kt", "counter", "nope") is None

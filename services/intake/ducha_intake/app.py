@@ -5,10 +5,22 @@ Rounds, approved inspection content, teams, the directory of units, and problems
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
+from ducha.kernel.projection import Projection
 from ducha.kernel.service import ServiceSpec
 from ducha.kernel.service import create_app as create_service_app
+from fastapi import APIRouter, FastAPI
+
+from .api import directory, planning, problems
+from .projection import IntakeProjection
+
+
+def _projections() -> list[Projection]:
+    return [IntakeProjection()]
+
+
+def _routers() -> list[APIRouter]:
+    return [directory.router, planning.rounds, planning.contents, planning.teams, problems.problems,
+            problems.suggestions]
 
 
 def spec() -> ServiceSpec:
@@ -17,6 +29,8 @@ def spec() -> ServiceSpec:
         title="Ducha intake (问题受理)",
         default_port=8101,
         description="Rounds, approved inspection content, teams, the directory of units, and problems reported and fed back.",
+        projections=_projections,
+        routers=_routers,
     )
 
 

@@ -5,10 +5,14 @@ Deadlines, progress, dispatch check-ins, reminders, help, extensions, overdue wa
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from ducha.kernel.service import ServiceSpec
 from ducha.kernel.service import create_app as create_service_app
+from fastapi import FastAPI
+
+from .api import commands, queries
+from .projection import RectificationProjection
+from .reactions import ReopenOnRejectionOrRebound
+from .warnings import warnings_job
 
 
 def spec() -> ServiceSpec:
@@ -17,6 +21,10 @@ def spec() -> ServiceSpec:
         title="Ducha rectification (整改)",
         default_port=8102,
         description="Deadlines, progress, dispatch check-ins, reminders, help, extensions, overdue warnings and submission.",
+        projections=lambda: (RectificationProjection(),),
+        routers=lambda: (commands.router, queries.router),
+        reactions=lambda: (ReopenOnRejectionOrRebound(),),
+        background=(warnings_job,),
     )
 
 

@@ -3,7 +3,7 @@ reported and fed back, and suggestions. Context token: `intake`.
 
 Aggregates (aggregate_type: id; unit token):
   unit: unit id; the unit itself         helper: helper department id; "_"
-  person: person id; their unit or "_"   round: round id; "_"
+  person: person id; "_"                 round: round id; "_"
   content: content id; "_"               team: team id; "_"
   problem: problem id; the problem's unit  suggestion: suggestion id; "_"
 """
@@ -248,6 +248,9 @@ class IssueFedBack(_Intake):
     aggregate_type = "problem"
     responsible_person: ShortText
     responsible_person_title: str = ""
+    responsible_person_id: Id | None = Field(
+        default=None, description="the responsible person's directory id, when registered"
+    )
     requirements: str = Field(default="", description="what the team requires of the unit")
     commit_deadline_by: date = Field(description="the unit must commit a rectification deadline by then")
     max_deadline: date = Field(description="latest deadline the unit may commit")

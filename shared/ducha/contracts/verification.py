@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from .base import DomainEvent
-from .common import Id, ShortText, Text
+from .common import EvidenceRef, Id, ShortText, Text
 from .registry import registry
 
 CONTEXT = "verification"
@@ -38,7 +38,9 @@ class ReviewOutcome(StrEnum):
 
 @registry.register
 class ReviewProposed(_Ver):
-    """First step of a two-step review (severe problems): a reviewer proposes, the leader confirms."""
+    """First step of a two-step review (severe problems): a team member other than the leader
+    proposes; the team leader confirms (RectificationVerified / RectificationRejected with
+    `proposed_by`) or returns the proposal (ReviewProposalReturned). One proposal pending at a time."""
 
     event_type = "ReviewProposed"
     aggregate_type = "problem"
@@ -47,6 +49,18 @@ class ReviewProposed(_Ver):
     effectiveness: Effectiveness | None = None
     assessment: str = ""
     reasons: tuple[Text, ...] = ()
+
+
+@registry.register
+class ReviewProposalReturned(_Ver):
+    """The team leader returned a pending review proposal instead of confirming it; the submission
+    awaits a new proposal."""
+
+    event_type = "ReviewProposalReturned"
+    aggregate_type = "problem"
+    submission_no: int = Field(ge=1)
+    reason: Text
+    proposed_by: Id
 
 
 @registry.register
@@ -81,6 +95,7 @@ class LedgerEntryRecorded(_Ver):
     ledger_no: int = Field(ge=1)
     problem_id: Id
     unit_id: Id
+    submission_no: int | None = Field(default=None, ge=1, description="the accepted submission written off")
 
 
 @registry.register
@@ -92,6 +107,7 @@ class ProblemWrittenOff(_Ver):
     round_id: Id
     ledger_no: int = Field(ge=1)
     revisit_due_on: date
+    submission_no: int | None = Field(default=None, ge=1, description="the accepted submission written off")
 
 
 class RevisitOutcome(StrEnum):
@@ -108,6 +124,8 @@ class RevisitRecorded(_Ver):
     outcome: RevisitOutcome
     findings: Text
     visited_on: date
+    ledger_no: int | None = Field(default=None, ge=1, description="the write-off this revisit follows up")
+    evidence: tuple[EvidenceRef, ...] = ()
 
 
 @registry.register
@@ -131,6 +149,7 @@ class SpotCheckFindingRecorded(_Ver):
     problem_id: Id
     confirmed: bool = Field(description="the claimed result holds on site")
     findings: Text
+    evidence: tuple[EvidenceRef, ...] = ()
 
 
 class RecheckStatus(StrEnum):
@@ -170,3 +189,4 @@ class AccountabilityDecided(_Ver):
     person_name: str = ""
     basis: Text
     decision: Text
+    round_id: Id | None = Field(default=None, description="the round concerned (the problem's round)")

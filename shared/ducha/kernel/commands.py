@@ -19,7 +19,7 @@ from .eventstore import ConcurrencyConflict, DuplicateAppend, EventStore, Loaded
 from .subjects import AggregateKey
 
 COMMAND_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
-AUTO_RETRIES = 20
+AUTO_RETRIES = 60  # a hot aggregate (a round's write-off ledger) sees many contenders
 
 Decide = Callable[[LoadedAggregate], Sequence[DomainEvent]]
 DecideMulti = Callable[[dict[AggregateKey, LoadedAggregate]], dict[AggregateKey, Sequence[DomainEvent]]]
@@ -101,8 +101,7 @@ class CommandRunner:
     async def _run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
         for attempt in range(AUTO_RETRIES):
             if attempt:
-                # Contenders of one aggregate spread out instead of colliding again.
-                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+                await _backoff(attempt)
             loaded = await self.store.load(key)
             previous = loaded.events_of_command(ctx.command_id)
             if previous:
@@ -145,7 +144,7 @@ class CommandRunner:
         first = keys[0]
         for attempt in range(AUTO_RETRIES):
             if attempt:
-                await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
+                await _backoff(attempt)
             loaded = {key: await self.store.load(key) for key in keys}
             previous = tuple(e for key in keys for e in loaded[key].events_of_command(ctx.command_id))
             if previous:
@@ -215,6 +214,11 @@ class CommandRunner:
             )
             prev_hash = event_hash(out[-1].to_wire_json())
         return out
+
+
+async def _backoff(attempt: int) -> None:
+    # Contenders of one aggregate spread out instead of colliding again (full jitter, <= 50 ms).
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** min(attempt, 5))))
 
 
 def _replayed(key: AggregateKey, events: tuple[Envelope[DomainEvent], ...]) -> CommandResult:

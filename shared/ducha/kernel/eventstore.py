@@ -343,6 +343,16 @@ class EventStore:
                 continue
             yield env, data
 
+    async def find_unit(self, context: str, aggregate_type: str, aggregate_id: str) -> str | None:
+        """The unit token an existing aggregate is stored under ("_" for none), or None when the
+        aggregate has no events: lets an API address a problem by its id alone."""
+        subject = f"{EVENT_PREFIX}.{context}.*.{aggregate_type}.{aggregate_id}.*"
+        try:
+            raw = await self._js.get_msg(self._stream, seq=1, subject=subject, next=True)
+        except nats.js.errors.NotFoundError:
+            return None
+        return (raw.subject or "").split(".")[3]
+
     async def next_sequence_matching(self, subject_filter: str, after: int) -> int | None:
         """Sequence of the first event after `after` that matches the filter, or None."""
         try:

@@ -79,6 +79,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error responses of an endpoint, e.g. `responses=error_responses(401, 403, 422)`."""
+    return {status: ERROR_RESPONSES[status] for status in statuses}
+
+
 def current_actor(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")

@@ -384,11 +384,25 @@ class ProjectionRunner:
     async def _nothing_to_apply_until(self, sequence: int) -> bool:
         if sequence > await self.store.last_sequence():
             return False  # not in the log yet
+        if await self._consumer_drained():
+            return True
         for subject in self.projection.subjects:
             nxt = await self.store.next_sequence_matching(subject, self.position)
             if nxt is not None and nxt <= sequence:
                 return False
         return True
+
+    async def _consumer_drained(self) -> bool:
+        """One request instead of one per filter: the consumer has nothing pending and everything
+        it delivered is applied, so every matching event in the log is applied."""
+        if self._sub is None or not self._queue.empty():
+            return False
+        try:
+            info = await self._sub.consumer_info()
+        except Exception:  # noqa: BLE001 - consumer being recreated: use the precise check
+            return False
+        delivered = info.delivered.stream_seq if info.delivered else None
+        return bool(info.num_pending == 0 and delivered is not None and delivered <= self.position)
 
     def lag(self) -> dict[str, Any]:
         """Events still to apply: what the server said was pending after the last delivery, plus

@@ -75,6 +75,11 @@ class Kernel:
         results = await asyncio.gather(*(r.wait_for(sequence, wait) for r in self.runners.values()))
         return all(results)
 
+    async def catch_up(self, timeout: float | None = None) -> bool:
+        """Wait until every projection has applied everything in the log now (for commands that
+        decide on projected facts of other contexts)."""
+        return await self.wait_for(await self.store.last_sequence(), timeout)
+
     def runner(self, name: str) -> ProjectionRunner:
         return self.runners[name]
 

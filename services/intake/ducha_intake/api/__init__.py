@@ -1,0 +1,1 @@
+"""HTTP routers of the intake service: thin handlers over `commands` and `queries`."""

@@ -1,0 +1,154 @@
+"""Reads of the intake read model, with each actor's scope enforced in the query.
+
+Visibility: office, cadre and system see everything; a team sees its own problems and those of
+the units it is assigned to; a unit sees only its own problems, and only once fed back; helper
+departments and the public see no problems here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ducha.contracts.base import Actor, Role
+from ducha.contracts.common import LABELS_ZH
+from ducha.kernel.errors import Forbidden, NotFound
+from sqlalchemy import Engine, Table, and_, func, or_, select
+
+from .projection import contents, helpers, persons, problems, rounds, suggestions, team_units, teams, units
+
+JSON_COLUMNS = {"focus_areas", "unit_ids", "locations", "member_ids", "member_names", "evidence", "problem_ids"}
+STATUS_ZH = {"reported": "已上报", "fed_back": "已交办", "withdrawn": "已撤回", "duplicate": "重复",
+             "pending": "待审批", "approved": "已审批", "returned": "已退回", "open": "进行中",
+             "closed": "已结束", "handled": "已处理"}
+SEE_ALL = (Role.OFFICE, Role.CADRE, Role.SYSTEM)
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row._mapping.items():
+        if key == "last_sequence":
+            out["sequence"] = value
+        elif key in JSON_COLUMNS and isinstance(value, str):
+            out[key] = json.loads(value)
+        elif isinstance(value, datetime) and value.tzinfo is None:
+            out[key] = value.replace(tzinfo=UTC)  # SQLite keeps no offset; we store UTC
+        else:
+            out[key] = value
+    if "status" in out:
+        out["status_label"] = STATUS_ZH.get(out["status"], out["status"])
+    for key in ("severity", "found_by", "kind"):
+        if key in out and out[key] is not None:
+            out[f"{key}_label"] = LABELS_ZH.get(out[key], out[key])
+    return out
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int = 50
+    offset: int = 0
+
+
+def _page(engine: Engine, query: Any, order: Any, page: Page) -> dict[str, Any]:
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = conn.execute(query.order_by(*order).limit(page.limit).offset(page.offset)).all()
+    return {"items": [row_dict(r) for r in rows], "total": total, "limit": page.limit, "offset": page.offset}
+
+
+# ------------------------------------------------------------------ problems
+def problem_scope(actor: Actor) -> Any:
+    if actor.role in SEE_ALL:
+        return None
+    if actor.role == Role.TEAM:
+        assigned = select(team_units.c.unit_id).where(team_units.c.team_id == actor.team_id)
+        return or_(problems.c.team_id == actor.team_id, problems.c.unit_id.in_(assigned))
+    if actor.role == Role.UNIT:
+        return and_(problems.c.unit_id == actor.unit_id, problems.c.fed_back_at.is_not(None))
+    raise Forbidden(f"role '{actor.role.value}' sees no problems in intake (无权查看问题)")
+
+
+@dataclass(frozen=True)
+class ProblemFilter:
+    round_id: str | None = None
+    team_id: str | None = None
+    unit_id: str | None = None
+    category: str | None = None
+    status: str | None = None
+    severity: str | None = None
+
+
+def list_problems(engine: Engine, actor: Actor, f: ProblemFilter, page: Page) -> dict[str, Any]:
+    query = select(problems)
+    scope = problem_scope(actor)
+    if scope is not None:
+        query = query.where(scope)
+    for name in ("round_id", "team_id", "unit_id", "category", "status", "severity"):
+        value = getattr(f, name)
+        if value is not None:
+            query = query.where(problems.c[name] == value)
+    return _page(engine, query, (problems.c.reported_at, problems.c.id), page)
+
+
+def get_problem(engine: Engine, actor: Actor, problem_id: str) -> dict[str, Any]:
+    query = select(problems).where(problems.c.id == problem_id)
+    scope = problem_scope(actor)
+    if scope is not None:
+        query = query.where(scope)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"no problem {problem_id} (问题不存在)")
+    return row_dict(row)
+
+
+def problem_unit(engine: Engine, problem_id: str) -> str | None:
+    with engine.connect() as conn:
+        value = conn.execute(select(problems.c.unit_id).where(problems.c.id == problem_id)).scalar()
+    return str(value) if value is not None else None
+
+
+def problem_ids_of_team(engine: Engine, ids: Iterable[str], team_id: str) -> set[str]:
+    query = select(problems.c.id).where(problems.c.id.in_(list(ids)), problems.c.team_id == team_id)
+    with engine.connect() as conn:
+        return {str(v) for v in conn.execute(query).scalars()}
+
+
+# ---------------------------------------------------------- everything else
+def list_table(engine: Engine, table: Table, page: Page, order: Any = None, **equals: Any) -> dict[str, Any]:
+    query = select(table)
+    for name, value in equals.items():
+        if value is not None:
+            query = query.where(table.c[name] == value)
+    return _page(engine, query, (order if order is not None else table.c.id,), page)
+
+
+def list_contents(engine: Engine, scope: Any, page: Page, **equals: Any) -> dict[str, Any]:
+    query = select(contents)
+    if scope is not None:
+        query = query.where(scope)
+    for name, value in equals.items():
+        if value is not None:
+            query = query.where(contents.c[name] == value)
+    return _page(engine, query, (contents.c.drafted_at, contents.c.id), page)
+
+
+def get_one(engine: Engine, table: Table, ident: str, what: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(select(table).where(table.c.id == ident)).first()
+    if row is None:
+        raise NotFound(f"no {what} {ident}")
+    return row_dict(row)
+
+
+def get_team(engine: Engine, team_id: str) -> dict[str, Any]:
+    team = get_one(engine, teams, team_id, "team (督查组不存在)")
+    with engine.connect() as conn:
+        team["unit_ids"] = sorted(conn.execute(
+            select(team_units.c.unit_id).where(team_units.c.team_id == team_id)).scalars())
+    return team
+
+
+__all__ = ["contents", "helpers", "persons", "rounds", "suggestions", "teams", "units"]

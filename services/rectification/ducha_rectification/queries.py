@@ -1,0 +1,148 @@
+"""Read side: the rectification ledger (整改台账) and one problem's detail, scoped to who asks.
+
+The light depends on today, so it is computed in SQL from bound dates (yellow_from = deadline -
+yellow_days is stored) rather than stored: filters and paging by light stay exact every day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ducha.contracts import Actor, Role
+from ducha.kernel.errors import Forbidden
+from sqlalchemy import Engine, and_, case, func, literal, select
+from sqlalchemy.sql import ColumnElement
+
+from .tables import extensions, helps, problems, reminders, rounds, teams, timeline, units
+from .warnings import OPEN_STATUSES, days_left
+
+P = problems.c
+
+
+def light_expr(today: date) -> ColumnElement[Any]:
+    """SQL twin of `warnings.light` (a test checks they agree)."""
+    return case(
+        (P.status.not_in(OPEN_STATUSES), literal(None)),
+        (and_(P.deadline.is_(None), P.commit_deadline_by < today), literal("red")),
+        (P.deadline.is_(None), literal("green")),
+        (P.deadline < today, literal("red")),
+        (P.yellow_from <= today, literal("yellow")),
+        else_=literal("green"),
+    )
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    unit_id: str | None = None
+    team_id: str | None = None
+    round_id: str | None = None
+    status: str | None = None
+    light: str | None = None
+    severity: str | None = None
+    q: str | None = None  # text in the title
+    include_closed: bool = True  # withdrawn / duplicate rows
+
+
+def scope_filter(actor: Actor, wanted: LedgerFilter) -> tuple[LedgerFilter, str | None]:
+    """Narrow the filter to what the actor may see; returns (filter, helper id when a helper asks)."""
+    role = actor.role
+    if role in (Role.OFFICE, Role.CADRE, Role.SYSTEM):
+        return wanted, None
+    if role == Role.UNIT:
+        return _force(wanted, "unit_id", actor.unit_id), None
+    if role == Role.TEAM:
+        return _force(wanted, "team_id", actor.team_id), None
+    if role == Role.HELPER:
+        return wanted, actor.unit_id
+    raise Forbidden("the rectification ledger is not public; see published bulletins")
+
+
+def _force(wanted: LedgerFilter, name: str, value: str | None) -> LedgerFilter:
+    asked = getattr(wanted, name)
+    if asked is not None and asked != value:
+        raise Forbidden(f"you may only see the ledger of your own {name.removesuffix('_id')}")
+    return LedgerFilter(**{**wanted.__dict__, name: value})
+
+
+def _ledger_select(today: date, f: LedgerFilter, helper_id: str | None) -> Any:
+    lit = light_expr(today).label("light")
+    query = (
+        select(problems, lit, units.c.name.label("unit_name"), teams.c.name.label("team_name"),
+               rounds.c.name.label("round_name"))
+        .select_from(problems.outerjoin(units, units.c.unit_id == P.unit_id)
+                     .outerjoin(teams, teams.c.team_id == P.team_id)
+                     .outerjoin(rounds, rounds.c.round_id == P.round_id))
+        .where(P.fed_back.is_(True))  # the ledger starts at feedback (交办)
+    )
+    for name in ("unit_id", "team_id", "round_id", "status", "severity"):
+        value = getattr(f, name)
+        if value is not None:
+            query = query.where(getattr(P, name) == value)
+    if f.light is not None:
+        query = query.where(light_expr(today) == f.light)
+    if f.q:
+        query = query.where(P.title.contains(f.q, autoescape=True))
+    if not f.include_closed:
+        query = query.where(P.intake_status == "reported")
+    if helper_id is not None:
+        query = query.where(P.problem_id.in_(select(helps.c.problem_id).where(helps.c.helper_id == helper_id)))
+    return query
+
+
+def ledger(engine: Engine, today: date, f: LedgerFilter, helper_id: str | None, limit: int, offset: int
+           ) -> tuple[list[dict[str, Any]], int]:
+    base = _ledger_select(today, f, helper_id)
+    rank = case((light_expr(today) == "red", 0), (light_expr(today) == "yellow", 1),
+                (light_expr(today) == "green", 2), else_=3)
+    # Red first, then yellow, then by deadline: what needs attention comes first.
+    page = base.order_by(rank, P.deadline.is_(None), P.deadline, P.problem_id).limit(limit).offset(offset)
+    count = select(func.count()).select_from(base.subquery())
+    with engine.connect() as conn:
+        total = int(conn.execute(count).scalar_one())
+        rows = [ledger_row(r._mapping, today) for r in conn.execute(page)]
+    return rows, total
+
+
+def ledger_row(m: Any, today: date) -> dict[str, Any]:
+    left = days_left(m["deadline"], today) if m["light"] is not None else None
+    return {
+        "problem_id": m["problem_id"], "title": m["title"], "category": m["category"],
+        "severity": m["severity"], "unit_id": m["unit_id"], "unit_name": m["unit_name"] or m["unit_id"],
+        "team_id": m["team_id"], "team_name": m["team_name"] or m["team_id"], "round_id": m["round_id"],
+        "round_name": m["round_name"] or m["round_id"], "responsible_person": m["responsible_person"],
+        "status": m["status"], "deadline": m["deadline"], "commit_deadline_by": m["commit_deadline_by"],
+        "max_deadline": m["max_deadline"], "light": m["light"], "days_left": left,
+        "overdue_days": -left if left is not None and left < 0 else 0,
+        "progress": m["progress"], "plan": m["plan"], "submission_no": m["submission_no"],
+        "postponements": m["postponements"], "deadline_changes": m["deadline_changes"],
+        "reopen_count": m["reopen_count"], "rebound_count": m["rebound_count"],
+        "last_reopen_cause": m["last_reopen_cause"],
+        "last_rejection_reasons": list(m["last_rejection_reasons"] or []),
+        "commitment_missed": bool(m["commitment_missed"]), "pending_extension_id": m["pending_extension_id"],
+        "open_reminders": m["open_reminders"], "dispatch_count": m["dispatch_count"],
+        "ledger_no": m["ledger_no"], "updated_at": m["updated_at"],
+    }
+
+
+def problem_detail(engine: Engine, today: date, problem_id: str) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        row = conn.execute(_ledger_select(today, LedgerFilter(), None).where(P.problem_id == problem_id)).first()
+        if row is None:
+            return None
+        detail = ledger_row(row._mapping, today)
+        detail["requirements"] = row.requirements
+        detail["responsible_person_title"] = row.responsible_person_title
+        detail["extensions"] = _rows(conn, select(extensions).where(extensions.c.problem_id == problem_id)
+                                     .order_by(extensions.c.requested_at))
+        detail["reminders"] = _rows(conn, select(reminders).where(reminders.c.problem_id == problem_id)
+                                    .order_by(reminders.c.issued_at))
+        detail["helps"] = _rows(conn, select(helps).where(helps.c.problem_id == problem_id)
+                                .order_by(helps.c.requested_at))
+        detail["timeline"] = _rows(conn, select(timeline).where(timeline.c.problem_id == problem_id)
+                                   .order_by(timeline.c.sequence))
+    return detail
+
+
+def _rows(conn: Any, query: Any) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in conn.execute(query)]

@@ -1,0 +1,55 @@
+"""Queries: problems as verification sees them, statistics and the unit ranking."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from ducha.kernel.errors import NotFound
+from ducha.kernel.http import CurrentActor, ReadAfter
+from fastapi import APIRouter, Path, Query, Request
+
+from .. import queries, stats
+from ..access import Scope
+from .common import READ_ERRORS, kernel_of, read
+
+router = APIRouter(tags=["queries"])
+Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Stage = Literal["reported", "fed_back", "rectifying", "submitted", "accepted", "written_off", "held"]
+
+
+@router.get("/v1/problems", dependencies=[ReadAfter], responses=READ_ERRORS,
+            summary="problems with their verification state (scoped to the reader)")
+async def list_problems(actor: CurrentActor, request: Request,
+                        round_id: Annotated[str | None, Query()] = None,
+                        unit_id: Annotated[str | None, Query()] = None,
+                        team_id: Annotated[str | None, Query()] = None,
+                        stage: Annotated[Stage | None, Query()] = None) -> dict[str, Any]:
+    rows = await read(queries.list_problems, kernel_of(request).engine, Scope.of(actor), round_id, unit_id,
+                      team_id, stage)
+    return {"problems": rows}
+
+
+@router.get("/v1/problems/{problem_id}", dependencies=[ReadAfter], responses=READ_ERRORS,
+            summary="one problem: stage, submissions with their reviews, ledger lines and revisits")
+async def get_problem(problem_id: Id, actor: CurrentActor, request: Request) -> dict[str, Any]:
+    scope = Scope.of(actor)
+    view = await read(queries.problem_view, kernel_of(request).engine, problem_id)
+    if view is None or view["round_id"] is None or not scope.allows(view["unit_id"], view["team_id"]):
+        raise NotFound(f"no problem {problem_id}")
+    return view
+
+
+@router.get("/v1/stats", dependencies=[ReadAfter], responses=READ_ERRORS,
+            summary="statistics per round, team or unit (scoped to the reader)")
+async def get_stats(actor: CurrentActor, request: Request,
+                    by: Annotated[Literal["round", "team", "unit"], Query()] = "unit",
+                    round_id: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    return await read(stats.statistics, kernel_of(request).engine, Scope.of(actor), by, round_id)
+
+
+@router.get("/v1/ranking", dependencies=[ReadAfter], responses=READ_ERRORS,
+            summary="unit ranking: rectification rate, then on-time rate, then fewer rebounds")
+async def get_ranking(actor: CurrentActor, request: Request,
+                      round_id: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    rows = await read(stats.ranking, kernel_of(request).engine, Scope.of(actor), round_id)
+    return {"round_id": round_id, "ranking": rows}

@@ -1,0 +1,96 @@
+"""Statistics per round, team and unit, the unit ranking, and the same numbers after a rebuild."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from ducha.contracts.intake import IssueWithdrawn
+
+World = Any
+
+
+async def _scenario(w: World) -> None:
+    # U1 (team T1): two written off (one revisited and held), one overdue
+    await w.problem("A1", "U1")
+    await w.problem("A2", "U1")
+    await w.problem("A3", "U1", deadline=date(2026, 1, 6))
+    # U2: B1 (T1) rejected once then accepted; B2 (T2) submitted after its deadline, awaiting review
+    await w.problem("B1", "U2")
+    await w.problem("B2", "U2", team="T2", deadline=date(2026, 1, 6))
+    # U3: C1 rebounds after write-off, C2 withdrawn, C3 not yet fed back
+    await w.problem("C1", "U3")
+    await w.problem("C2", "U3")
+    await w.problem("C3", "U3", fed_back=False)
+    await w.emit("intake", "problem", "C2", "U3", IssueWithdrawn(reason="重复上报"))
+    for pid, unit in (("A1", "U1"), ("A2", "U1"), ("C1", "U3"), ("B1", "U2")):
+        await w.submit(pid, unit)
+    w.advance(2)
+    for pid in ("A1", "A2", "C1"):
+        await w.accept(pid)
+        await w.write_off(pid)
+    await w.revisit("A1", "held")
+    await w.revisit("C1", "rebounded")
+    await w.reject("B1")
+    await w.missed("A3", "U1", date(2026, 1, 6))
+    await w.reopen("B1", "U2")
+    await w.submit("B1", "U2")
+    w.advance(2)
+    await w.submit("B2", "U2")  # 2026-01-09 local, deadline 2026-01-06: late
+    await w.accept("B1", 2)
+    await w.write_off("B1")
+
+
+def _pick(row: dict[str, Any], *keys: str) -> tuple[Any, ...]:
+    return tuple(row[k] for k in keys)
+
+
+KEYS = ("reported", "fed_back", "rectifying", "overdue", "submitted", "submissions", "awaiting_review",
+        "accepted", "rejected", "rejections", "written_off", "held", "rebounded", "rebounds",
+        "rectification_rate", "on_time_rate", "avg_days_to_write_off")
+
+
+async def test_statistics_and_ranking_survive_a_rebuild(world: World) -> None:
+    w = world
+    await _scenario(w)
+    by_unit = await w.get("/v1/stats", w.OFFICE, by="unit", round_id="R1")
+    rows = {g["unit_id"]: g for g in by_unit["groups"]}
+    assert rows["U1"]["name"] == "城关区人民政府"
+    assert _pick(rows["U1"], *KEYS) == (3, 3, 1, 1, 2, 2, 0, 2, 0, 0, 2, 1, 0, 0, 0.6667, 1.0, 2.0)
+    assert _pick(rows["U2"], *KEYS) == (2, 2, 0, 0, 2, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0.5, 0.6667, 4.0)
+    assert _pick(rows["U3"], *KEYS) == (2, 1, 1, 0, 1, 1, 0, 1, 0, 0, 0, 0, 1, 1, 0.0, 1.0, None)
+    total = by_unit["total"]
+    assert _pick(total, "reported", "fed_back", "written_off", "rebounded", "rectification_rate",
+                 "avg_days_to_write_off") == (7, 6, 3, 1, 0.5, 2.67)
+
+    by_team = await w.get("/v1/stats", w.OFFICE, by="team")
+    assert [(g["team_id"], g["name"], g["reported"]) for g in by_team["groups"]] == [
+        ("T1", "第1督查督导组", 6), ("T2", "第2督查督导组", 1)]
+    by_round = await w.get("/v1/stats", w.OFFICE, by="round")
+    assert [(g["round_id"], g["reported"]) for g in by_round["groups"]] == [("R1", 7)]
+
+    ranking = (await w.get("/v1/ranking", w.CADRE, round_id="R1"))["ranking"]
+    assert [(r["rank"], r["unit_id"]) for r in ranking] == [(1, "U1"), (2, "U2"), (3, "U3")]
+
+    # scopes: a unit sees only itself; a team only its own team's problems
+    own = await w.get("/v1/stats", w.UNIT2, by="unit")
+    assert [g["unit_id"] for g in own["groups"]] == ["U2"] and own["total"]["reported"] == 2
+    team2 = await w.get("/v1/stats", w.OTHER_TEAM, by="unit")
+    assert [(g["unit_id"], g["reported"], g["awaiting_review"]) for g in team2["groups"]] == [("U2", 1, 1)]
+    await w.get("/v1/stats", w.HELPER, status=403)
+    listed = await w.get("/v1/problems", w.UNIT1, stage="rectifying")
+    assert [p["problem_id"] for p in listed["problems"]] == ["A3"]
+
+    async def snapshot() -> list[Any]:
+        out = [await w.get("/v1/stats", w.OFFICE, by=by) for by in ("unit", "team", "round")]
+        out.append(await w.get("/v1/ranking", w.OFFICE))
+        out.append(await w.get("/v1/rounds/R1/ledger", w.OFFICE))
+        out.append(await w.get("/v1/problems", w.OFFICE))
+        out.append([await w.get(f"/v1/problems/{p}", w.OFFICE) for p in ("A1", "B1", "C1")])
+        return out
+
+    before = await snapshot()
+    runner = w.svc.kernel.runner("verification")
+    await runner.rebuild()
+    await runner.catch_up(timeout=30)
+    assert await snapshot() == before
