@@ -154,6 +154,7 @@ async def run_service(
     from ducha.kernel.config import ServiceSettings
     from ducha.kernel.service import create_app
 
+    tmp_path.mkdir(parents=True, exist_ok=True)
     key_file = tmp_path / "issuer.pub.pem"
     key_file.write_bytes(keys.public_pem)
     url, schema = database or fresh_database_url(tmp_path, spec.name)
