@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,10 +16,11 @@ from ..contracts.base import Actor, DomainEvent, Envelope, event_hash
 from .clock import Clock, SystemClock
 from .errors import Conflict, DomainError, InvalidCommand
 from .observability import APPEND_SECONDS, APPENDED, COMMANDS, Timer
-from .eventstore import ConcurrencyConflict, DuplicateAppend, EventStore, LoadedAggregate
+from .eventstore import AppendUnacknowledged, ConcurrencyConflict, DuplicateAppend, EventStore, LoadedAggregate
 from .subjects import AggregateKey
 
 COMMAND_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+UNACKNOWLEDGED_BUDGET = 15.0  # seconds of retrying an append the log did not acknowledge
 AUTO_RETRIES = 60  # a hot aggregate (a round's write-off ledger) sees many contenders
 
 Decide = Callable[[LoadedAggregate], Sequence[DomainEvent]]
@@ -99,6 +101,7 @@ class CommandRunner:
         return result
 
     async def _run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
+        give_up = time.monotonic() + UNACKNOWLEDGED_BUDGET
         for attempt in range(AUTO_RETRIES):
             if attempt:
                 await _backoff(attempt)
@@ -117,6 +120,12 @@ class CommandRunner:
             envelopes = self._envelopes(key, ctx, loaded, payloads)
             try:
                 result = await self.store.append(key, envelopes, loaded.last_sequence)
+            except AppendUnacknowledged:
+                # Stored or not, we cannot tell (e.g. the stream leader died): the next attempt
+                # reloads and finds the command if it landed; the message ids dedupe otherwise.
+                if time.monotonic() > give_up:
+                    raise
+                continue
             except (ConcurrencyConflict, DuplicateAppend) as exc:
                 # The server checks the sequence before dedup, so a resent command lands here too.
                 reloaded = await self.store.load(key)
@@ -142,6 +151,7 @@ class CommandRunner:
         self, keys: Sequence[AggregateKey], ctx: CommandContext, decide: DecideMulti
     ) -> CommandResult:
         first = keys[0]
+        give_up = time.monotonic() + UNACKNOWLEDGED_BUDGET
         for attempt in range(AUTO_RETRIES):
             if attempt:
                 await _backoff(attempt)
@@ -160,6 +170,10 @@ class CommandRunner:
                 return CommandResult(first.aggregate_id, (), max(x.last_sequence for x in loaded.values()))
             try:
                 result = await self.store.append_multi(parts)
+            except AppendUnacknowledged:
+                if time.monotonic() > give_up:
+                    raise
+                continue
             except (ConcurrencyConflict, DuplicateAppend) as exc:
                 reloaded = [await self.store.load(key) for key in keys]
                 previous = tuple(e for r in reloaded for e in r.events_of_command(ctx.command_id))

@@ -61,6 +61,11 @@ class ConcurrencyConflict(EventStoreError):
         self.actual = actual
 
 
+class AppendUnacknowledged(EventStoreError):
+    """No acknowledgement in time (e.g. a cluster electing a new stream leader): the append may or
+    may not be stored; retrying the same command is safe."""
+
+
 class DuplicateAppend(EventStoreError):
     """The server recognised the message ids of this append: the command was already stored."""
 
@@ -157,7 +162,7 @@ class EventStore:
         registry: EventRegistry,
         stream: str = EVENT_STREAM,
         cache_size: int = 10_000,
-        timeout: float = 5.0,
+        timeout: float = 2.0,
     ) -> None:
         self._nc = nc
         self._js = nc.jetstream(timeout=timeout)
@@ -258,9 +263,10 @@ class EventStore:
         try:
             reply = await self._nc.request(subject, body, headers=headers, timeout=self._timeout)
         except nats.errors.NoRespondersError:
-            raise EventStoreError(f"no JetStream stream for {subject}") from None
+            # also what a cluster answers while it has no stream leader
+            raise AppendUnacknowledged(f"no JetStream stream answered for {subject}") from None
         except nats.errors.TimeoutError:
-            raise EventStoreError("no acknowledgement from JetStream in time") from None
+            raise AppendUnacknowledged("no acknowledgement from JetStream in time") from None
         result: dict[str, Any] = json.loads(reply.data)
         return result
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..contracts.base import Actor, Role
 from .commands import CommandContext, check_command_id
 from .errors import DomainError, Forbidden, NotYetVisible, Unauthorized
+from .eventstore import EventStoreError
 
 log = logging.getLogger("ducha.http")
 
@@ -62,6 +63,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(EventStoreError)
+    async def _log_unavailable(_req: Request, exc: EventStoreError) -> JSONResponse:
+        log.warning("event log unavailable: %s", exc)
+        return error_response(503, "log_unavailable", f"the event log did not answer ({exc}); retry",
+                              headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:

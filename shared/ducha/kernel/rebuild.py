@@ -16,7 +16,7 @@ from .service import ServiceSpec
 
 
 async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings) -> dict[str, Any]:
-    nc = await nats.connect(settings.nats_url)
+    nc = await nats.connect(settings.nats_servers)
     try:
         await ensure_streams(nc.jetstream(), settings.stream_replicas)
         store = EventStore(nc, registry)
