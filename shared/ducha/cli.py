@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     reb = sub.add_parser("rebuild", help="drop a service's projections and replay them from the log")
     reb.add_argument("service", help="service name or 'all'")
     reb.set_defaults(func=cmd_rebuild)
+    __import__("ducha.audit.cli", fromlist=["register"]).register(sub)  # `ducha audit ...` (docs/audit.md)
     return parser
 
 

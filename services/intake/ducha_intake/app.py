@@ -5,6 +5,8 @@ Rounds, approved inspection content, teams, the directory of units, and problems
 
 from __future__ import annotations
 
+from ducha.audit.api import audit_router
+from ducha.audit.checkpoint import checkpoint_job
 from ducha.kernel.projection import Projection
 from ducha.kernel.service import ServiceSpec
 from ducha.kernel.service import create_app as create_service_app
@@ -19,8 +21,9 @@ def _projections() -> list[Projection]:
 
 
 def _routers() -> list[APIRouter]:
+    # The audit timeline (all contexts, read from the log) is served here: every role knows intake.
     return [directory.router, planning.rounds, planning.contents, planning.teams, problems.problems,
-            problems.suggestions]
+            problems.suggestions, audit_router()]
 
 
 def spec() -> ServiceSpec:
@@ -31,6 +34,8 @@ def spec() -> ServiceSpec:
         description="Rounds, approved inspection content, teams, the directory of units, and problems reported and fed back.",
         projections=_projections,
         routers=_routers,
+        # Tamper evidence: checkpoints of the whole log (idempotent, so every instance may run it).
+        background=[checkpoint_job],
     )
 
 

@@ -179,6 +179,14 @@ class EventStore:
         return self._js
 
     @property
+    def nc(self) -> NATS:
+        return self._nc
+
+    @property
+    def stream(self) -> str:
+        return self._stream
+
+    @property
     def registry(self) -> EventRegistry:
         return self._registry
 

@@ -1,0 +1,223 @@
+"""`ducha audit ...`: verify, checkpoint, export, timeline, replay, as-of."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+def _nats_url(args: argparse.Namespace) -> str:
+    from ..cli import DEFAULT_NATS_PORT
+
+    return str(args.nats or os.environ.get("DUCHA_NATS_URL") or f"nats://127.0.0.1:{DEFAULT_NATS_PORT}")
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from ..cli import _data_dir as data_dir
+
+    return data_dir(args)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .sources import verify_file, verify_live
+
+    report = verify_file(args.file) if args.file else asyncio.run(verify_live(_nats_url(args), args.stream))
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return 0 if report.ok else 1
+    print(f"来源 source: {report.source}")
+    print(f"事件 events: {report.events} (sequence {report.first_sequence}..{report.last_sequence}); "
+          f"chain hash {report.chain_hash}")
+    print(f"检查点 checkpoints: {report.checkpoints_matched}/{report.checkpoints} match")
+    if report.verified_up_to:
+        print(f"已验证 verified: sequence {report.first_sequence}..{report.verified_up_to} (hash chains and checkpoints)")
+    if report.tail:
+        print(f"部分验证 partially verified: {report.tail[0]}..{report.tail[1]} (hash chains only; no checkpoint yet)")
+    if report.ok:
+        print("结论: 未发现篡改 (no tampering found)")
+        return 0
+    print(f"结论: 发现 {len(report.problems)} 处问题 (tampering found):")
+    for p in report.problems:
+        where = f"sequence {p.sequence}" if p.sequence is not None else "-"
+        print(f"  [{p.label} {p.kind}] {where} {p.subject or ''}\n      {p.detail}")
+    return 1
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    from .checkpoint import checkpoint_until_current
+
+    async def run() -> list[Any]:
+        import nats
+
+        nc = await nats.connect(_nats_url(args))
+        try:
+            return await checkpoint_until_current(nc, args.stream)
+        finally:
+            await nc.close()
+
+    recorded = asyncio.run(run())
+    for c in recorded:
+        print(f"checkpoint up to sequence {c.up_to_sequence} ({c.events} events): {c.chain_hash}")
+    if not recorded:
+        print("nothing new to checkpoint")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export
+
+    header = asyncio.run(export(_nats_url(args), args.output, round_id=args.round, unit_id=args.unit,
+                                stream=args.stream, checkpoint=not args.no_checkpoint))
+    print(f"wrote {args.output}: {header['events_included']} events included, {header['events_excluded']} "
+          f"others as hashes, sequence 1..{header['last_sequence']}, chain hash {header['chain_hash']}")
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from ..contracts import registry
+    from ..kernel.eventstore import EventStore
+    from .timeline import problem_timeline, render_table, to_csv
+
+    async def run() -> list[dict[str, Any]]:
+        import nats
+
+        nc = await nats.connect(_nats_url(args))
+        try:
+            return await problem_timeline(EventStore(nc, registry, stream=args.stream), args.unit, args.problem)
+        finally:
+            await nc.close()
+
+    entries = asyncio.run(run())
+    if not entries:
+        print(f"error: no events of problem {args.problem} at unit {args.unit}", file=sys.stderr)
+        return 1
+    if args.json:
+        text = json.dumps({"problem_id": args.problem, "unit_id": args.unit, "events": entries},
+                          ensure_ascii=False, indent=2)
+    elif args.csv:
+        text = to_csv(entries)
+    else:
+        text = render_table(entries)
+    if args.output:
+        Path(args.output).write_text(text if not args.csv else "\ufeff" + text, encoding="utf-8")
+        print(f"wrote {args.output} ({len(entries)} events)")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import Progress, replay_all
+
+    results = asyncio.run(replay_all(_nats_url(args), _data_dir(args), args.service or None, Progress()))
+    if args.json:
+        print(json.dumps({k: [s.to_dict() for s in v] for k, v in results.items()}, ensure_ascii=False, indent=2))
+    differing = 0
+    for service, summaries in results.items():
+        for s in summaries:
+            if not args.json:
+                print(f"{service}/{s.projection:<28} {s.events:>9,} events {s.seconds:>8.2f} s "
+                      f"{s.events_per_second:>9,.0f} events/s  up to sequence {s.up_to_sequence}")
+            for d in s.differences:
+                differing += 1
+                if args.json:
+                    continue
+                print(f"  DIFFERENT {d['table']}: live {d['live_rows']} rows, replay {d['replay_rows']} rows")
+                for row in d["only_live"]:
+                    print(f"    only live:   {row}")
+                for row in d["only_replay"]:
+                    print(f"    only replay: {row}")
+    if not args.json:
+        print("no differences" if not differing else f"{differing} table(s) differ")
+    return 0 if not differing else 1
+
+
+def cmd_as_of(args: argparse.Namespace) -> int:
+    import nats
+
+    from ..cli import service_specs
+    from ..contracts import registry
+    from ..kernel.config import ServiceSettings
+    from ..kernel.eventstore import EventStore
+    from .replay import Progress, as_of
+
+    specs = service_specs()
+    if args.service not in specs:
+        print(f"error: no service {args.service!r} (known: {', '.join(specs)})", file=sys.stderr)
+        return 2
+    spec = specs[args.service]
+    settings = ServiceSettings.for_service(spec.name, spec.default_port, data_dir=_data_dir(args))
+    at = datetime.fromisoformat(args.at) if args.at else None
+    if at is not None and at.tzinfo is None:
+        at = at.astimezone()  # local time
+
+    async def run() -> int:
+        nc = await nats.connect(_nats_url(args))
+        try:
+            scratch, target, summaries = await as_of(
+                spec, EventStore(nc, registry), settings.resolved_database_url(), sequence=args.sequence, at=at,
+                progress=Progress(), folder=Path(args.out) if args.out else None)
+        finally:
+            await nc.close()
+        scratch.engine.dispose()
+        for s in summaries:
+            print(f"{spec.name}/{s.projection}: {s.events} events applied up to sequence {target}")
+        print(f"state as of sequence {target}: {scratch.describe()}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def register(subparsers: Any) -> None:
+    """Add `ducha audit ...` to the `ducha` command line."""
+    audit = subparsers.add_parser("audit", help="audit: verify the log, export, timelines, replay, as-of")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--nats", help="NATS URL (default $DUCHA_NATS_URL or the local `ducha run` server)")
+        p.add_argument("--stream", default="DUCHA_EVENTS")
+        return p
+
+    v = common(sub.add_parser("verify", help="check hash chains and checkpoints (live, or a file offline)"))
+    v.add_argument("--file", help="an export file: verify offline, without NATS")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_verify)
+
+    c = common(sub.add_parser("checkpoint", help="record checkpoints up to the end of the log now"))
+    c.set_defaults(func=cmd_checkpoint)
+
+    e = common(sub.add_parser("export", help="export a round's or a unit's events for inspection"))
+    which = e.add_mutually_exclusive_group(required=True)
+    which.add_argument("--round")
+    which.add_argument("--unit")
+    e.add_argument("-o", "--output", required=True)
+    e.add_argument("--no-checkpoint", action="store_true", help="do not record a checkpoint first")
+    e.set_defaults(func=cmd_export)
+
+    t = common(sub.add_parser("timeline", help="the complete history of one problem"))
+    t.add_argument("problem")
+    t.add_argument("--unit", required=True, help="the problem's unit id")
+    fmt = t.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    t.add_argument("-o", "--output", help="write to a file")
+    t.set_defaults(func=cmd_timeline)
+
+    r = common(sub.add_parser("replay", help="rebuild every projection and compare it with the live one"))
+    r.add_argument("--service", action="append", help="only this service (repeatable)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_replay)
+
+    a = common(sub.add_parser("as-of", help="build a service's projections as of a sequence or time"))
+    a.add_argument("service")
+    when = a.add_mutually_exclusive_group(required=True)
+    when.add_argument("--sequence", type=int)
+    when.add_argument("--at", help="ISO time, e.g. 2026-03-05T18:00:00+08:00")
+    a.add_argument("--out", help="folder for the SQLite database (default: a temporary folder)")
+    a.set_defaults(func=cmd_as_of)
