@@ -1,25 +1,84 @@
 """Wiring of the notify service: its projections, routes and background work.
 
-Department event streams, reminders and escalations, digests and bulletins.
+Department event streams (webhooks, SSE; NATS users via `python -m ducha_notify.natsauth`),
+reminders and escalations, inbox, digests and bulletins.
 """
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any
 
 from ducha.kernel.service import ServiceSpec
 from ducha.kernel.service import create_app as create_service_app
+from fastapi import FastAPI
+
+from .mail import Mailer
+from .settings import NotifySettings
 
 
-def spec() -> ServiceSpec:
-    return ServiceSpec(
+async def webhook_dispatcher(kernel: Any) -> None:
+    from .runtime import runtime
+    from .webhooks import WebhookDispatcher
+
+    rt = runtime(kernel)
+    rt.webhooks = WebhookDispatcher(kernel, rt.settings, rt.key)
+    await rt.webhooks.run()
+
+
+async def notification_sender(kernel: Any) -> None:
+    from .runtime import runtime
+    from .sender import NotificationSender
+
+    rt = runtime(kernel)
+    rt.sender = NotificationSender(kernel, rt)
+    await rt.sender.run()
+
+
+async def reminder_scan(kernel: Any) -> None:
+    from .reminders import scan_loop
+
+    await scan_loop(kernel)
+
+
+def _projections() -> list[Any]:
+    from .bulletins import BulletinsProjection
+    from .directory import DirectoryProjection
+    from .notifications import NotificationsProjection
+    from .projections import SubscriptionsProjection
+
+    return [SubscriptionsProjection(), DirectoryProjection(), NotificationsProjection(), BulletinsProjection()]
+
+
+def _reactions() -> list[Any]:
+    from .reminders import Reminders
+
+    return [Reminders()]
+
+
+def _routers() -> list[Any]:
+    from . import api_bulletins, api_notify, api_webhooks, streams
+
+    return [api_webhooks.router, streams.router, api_notify.router, api_bulletins.router]
+
+
+def spec(settings: NotifySettings | None = None, mailer: Mailer | None = None) -> ServiceSpec:
+    """The service; tests pass their own settings (fast retries) and may pass a mailer."""
+    service = ServiceSpec(
         name="notify",
         title="Ducha notify (通知与通报)",
         default_port=8104,
         description="Department event streams, reminders and escalations, digests and bulletins.",
+        projections=_projections,
+        routers=_routers,
+        reactions=_reactions,
+        background=(webhook_dispatcher, notification_sender, reminder_scan),
     )
+    # ServiceSpec has no field for a service's own configuration; runtime() reads these.
+    service.notify_settings = settings  # type: ignore[attr-defined]
+    service.notify_mailer = mailer  # type: ignore[attr-defined]
+    return service
 
 
 def create_app() -> FastAPI:
     """Factory for uvicorn (`--factory`) and tests; settings come from the environment."""
-    return create_service_app(spec())
+    return create_service_app(spec(NotifySettings()))

@@ -316,7 +316,7 @@ class EventStore:
         events = list(cached.events) if cached else []
         last = cached.last_sequence if cached else 0
         last_hash = cached.last_hash if cached else None
-        async for env, data in self._read_subject_raw(key.filter, after=last):
+        async for env, data in self.read_subject_raw(key.filter, after=last):
             events.append(env)
             last = env.sequence
             last_hash = event_hash(data)
@@ -331,10 +331,10 @@ class EventStore:
     async def read_subject(self, subject_filter: str, after: int = 0) -> AsyncIterator[Envelope[DomainEvent]]:
         """Events matching one filter after a sequence, one leader read each: for short histories
         (one aggregate, one problem). Use `read_all` for long ones."""
-        async for env, _data in self._read_subject_raw(subject_filter, after):
+        async for env, _data in self.read_subject_raw(subject_filter, after):
             yield env
 
-    async def _read_subject_raw(
+    async def read_subject_raw(
         self, subject_filter: str, after: int = 0
     ) -> AsyncIterator[tuple[Envelope[DomainEvent], bytes]]:
         seq = after + 1
@@ -409,6 +409,9 @@ class EventStore:
 
         sub = await subscribe_ordered(self._js, self._stream, filters, after + 1, on_msg)
         filtered = list(filters) != [ALL_EVENTS]
+        if filtered and await self._none_left(filters, after, end):
+            await sub.unsubscribe()
+            return
         try:
             while True:
                 seq, subject, data = await asyncio.wait_for(queue.get(), timeout=30)

@@ -1,0 +1,134 @@
+"""HTTP API of bulletins (office: draft, preview, publish) and the public pages (no sign-in):
+published bulletins (HTML, .docx) and the problems they made public."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ducha.contracts import Role
+from ducha.contracts.notify import BulletinContent, BulletinPublished
+from ducha.kernel.clock import derived_id
+from ducha.kernel.errors import InvalidCommand, NotFound
+from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter, require_role
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from . import bulletins as b
+from . import directory as d
+from .reminders import local_zone
+from .render import render_docx, render_html
+from .runtime import runtime
+
+router = APIRouter(prefix="/v1", tags=["bulletins"], responses=ERROR_RESPONSES)
+
+
+class DraftBulletin(BaseModel):
+    round_id: str
+    title: str | None = Field(default=None, max_length=200)
+    intro: str = Field(default="", max_length=4000)
+    bulletin_id: str | None = Field(default=None, description="re-draft an existing draft from fresh statistics")
+
+
+def _read(request: Request, fn: Any) -> Any:
+    def run() -> Any:
+        with request.app.state.kernel.engine.connect() as conn:
+            return fn(conn)
+
+    return asyncio.to_thread(run)
+
+
+@router.post("/bulletins", status_code=201, summary="draft a bulletin for a round from the statistics (office)")
+async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str, Any]:
+    require_role(ctx.actor, Role.OFFICE)
+    kernel = request.app.state.kernel
+    settings = runtime(kernel).settings
+    await kernel.runners["notify_directory"].catch_up(timeout=10)
+
+    def compute(conn: Any) -> BulletinContent:
+        rnd = conn.execute(select(d.rounds).where(d.rounds.c.id == body.round_id)).mappings().first()
+        if rnd is None:
+            raise InvalidCommand(f"no round {body.round_id}", field="round_id")
+        rows = [dict(r) for r in conn.execute(select(d.problems).where(d.problems.c.round_id == body.round_id)).mappings()]
+        names = {r.id: r.name for r in conn.execute(select(d.units.c.id, d.units.c.name))}
+        title = body.title or f"关于{rnd['name']}问题整改情况的通报"
+        return b.compute_content(rows, names, body.round_id, rnd["name"], title, settings.issuer_name, body.intro,
+                                 settings.poor_rate_percent)
+
+    content = await _read(request, compute)
+    bid = body.bulletin_id or derived_id("bulletin", ctx.command_id)[:32]
+    result = await kernel.commands.run(b.bulletin_key(bid), ctx, lambda loaded: b.decide_draft(loaded, content))
+    return {"bulletin_id": bid, "sequence": result.last_sequence, "content": content.model_dump(mode="json")}
+
+
+@router.get("/bulletins", summary="drafts and published bulletins (office)", dependencies=[ReadAfter])
+async def list_all(actor: CurrentActor, request: Request) -> list[dict[str, Any]]:
+    require_role(actor, Role.OFFICE, Role.CADRE, Role.SYSTEM)
+    cols = [b.bulletins.c[k] for k in ("id", "round_id", "status", "title", "number", "issued_on", "sequence")]
+    return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
+        select(*cols).order_by(b.bulletins.c.sequence)).mappings()])
+
+
+@router.get("/bulletins/{bid}/preview", response_class=HTMLResponse, summary="preview a draft as HTML (office)",
+            dependencies=[ReadAfter])
+async def preview(bid: str, actor: CurrentActor, request: Request) -> HTMLResponse:
+    require_role(actor, Role.OFFICE, Role.SYSTEM)
+    raw = await _read(request, lambda conn: conn.execute(select(b.bulletins.c.draft).where(b.bulletins.c.id == bid)).scalar_one_or_none())
+    if raw is None:
+        raise NotFound(f"no bulletin {bid}")
+    content = BulletinContent.model_validate_json(raw)
+    kernel = request.app.state.kernel
+    today = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
+    return HTMLResponse(render_html(BulletinPublished(number=1, issued_on=today, content=content)).replace(
+        "第1期", "第（待定）期（草稿预览）"))
+
+
+@router.post("/bulletins/{bid}/publish", summary="publish a draft: immutable, numbered (office)")
+async def publish(bid: str, ctx: Command, request: Request) -> dict[str, Any]:
+    require_role(ctx.actor, Role.OFFICE)
+    kernel = request.app.state.kernel
+    today = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
+    result = await kernel.commands.run_multi([b.bulletin_key(bid), b.SERIES], ctx,
+                                             lambda loaded: b.decide_publish(loaded, bid, today))
+    event = next(e.payload for e in result.events if isinstance(e.payload, BulletinPublished))
+    return {"bulletin_id": bid, "number": event.number, "issued_on": event.issued_on.isoformat(),
+            "sequence": result.last_sequence}
+
+
+# ------------------------------------------------------------------- public
+async def _published(request: Request, bid: str) -> BulletinPublished:
+    found = await _read(request, lambda conn: b.published(conn, bid))
+    if found is None:
+        raise NotFound(f"no published bulletin {bid}")
+    return found  # type: ignore[no-any-return]
+
+
+@router.get("/public/bulletins", tags=["public"], summary="published bulletins (no sign-in)", dependencies=[ReadAfter])
+async def public_list(request: Request) -> list[dict[str, Any]]:
+    cols = [b.bulletins.c[k] for k in ("id", "title", "number", "issued_on")]
+    return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
+        select(*cols).where(b.bulletins.c.status == "published").order_by(b.bulletins.c.number)).mappings()])
+
+
+@router.get("/public/bulletins/{bid}", tags=["public"], response_class=HTMLResponse, summary="a published bulletin (HTML)",
+            dependencies=[ReadAfter])
+async def public_html(bid: str, request: Request) -> HTMLResponse:
+    return HTMLResponse(render_html(await _published(request, bid)))
+
+
+@router.get("/public/bulletins/{bid}/docx", tags=["public"], summary="a published bulletin (.docx)",
+            dependencies=[ReadAfter])
+async def public_docx(bid: str, request: Request) -> Response:
+    published = await _published(request, bid)
+    return Response(await asyncio.to_thread(render_docx, published),
+                    media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    headers={"Content-Disposition": f'attachment; filename="bulletin-{published.number}.docx"'})
+
+
+@router.get("/public/problems", tags=["public"], summary="problems made public by published bulletins",
+            dependencies=[ReadAfter])
+async def public_problems(request: Request) -> list[dict[str, Any]]:
+    return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
+        select(b.public_problems).order_by(b.public_problems.c.sequence, b.public_problems.c.problem_id)).mappings()])

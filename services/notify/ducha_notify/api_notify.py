@@ -1,0 +1,164 @@
+"""HTTP API: templates (office edits), inbox (each person's notifications), digests, the
+notification record ("who was warned, when") and a manual scan."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any
+
+from ducha.contracts import Role
+from ducha.contracts.notify import NotificationRead, TemplateUpdated
+from ducha.kernel.clock import derived_id
+from ducha.kernel.commands import CommandContext
+from ducha.kernel.errors import Forbidden, NotFound
+from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter, require_role
+from ducha.kernel.subjects import AggregateKey
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from . import notifications as n
+from . import templates as tpl
+from .digest import digest_for
+from .reminders import local_zone, notification_key, scan
+from .runtime import runtime
+
+router = APIRouter(prefix="/v1", tags=["notifications"], responses=ERROR_RESPONSES)
+
+
+class TemplateBody(BaseModel):
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=4000)
+
+
+def _read(request: Request, fn: Any) -> Any:
+    def run() -> Any:
+        with request.app.state.kernel.engine.connect() as conn:
+            return fn(conn)
+
+    return asyncio.to_thread(run)
+
+
+@router.get("/templates", summary="message templates in force (office)", dependencies=[ReadAfter])
+async def list_templates(actor: CurrentActor, request: Request) -> list[dict[str, Any]]:
+    require_role(actor, Role.OFFICE, Role.SYSTEM)
+
+    def read(conn: Any) -> list[dict[str, Any]]:
+        out = []
+        for kind in tpl.DEFAULTS:
+            subject, body, version = n.template(conn, kind)
+            out.append({"kind": kind, "subject": subject, "body": body, "version": version})
+        return out
+
+    return await _read(request, read)  # type: ignore[no-any-return]
+
+
+@router.get("/templates/placeholders", summary="placeholders a template may use")
+async def placeholders(actor: CurrentActor) -> list[str]:
+    return sorted(tpl.PLACEHOLDERS)
+
+
+@router.put("/templates/{kind}", summary="replace a template (office)")
+async def update_template(kind: str, body: TemplateBody, ctx: Command, request: Request) -> dict[str, Any]:
+    require_role(ctx.actor, Role.OFFICE)
+    tpl.validate(kind, body.subject, body.body)
+    event = TemplateUpdated(kind=kind, subject=body.subject, body=body.body)
+    result = await request.app.state.kernel.commands.run(AggregateKey("notify", "template", kind), ctx, lambda _l: [event])
+    return {"kind": kind, "version": result.events[-1].aggregate_version if result.events else None,
+            "sequence": result.last_sequence}
+
+
+@router.get("/inbox", summary="my notifications, newest first", dependencies=[ReadAfter])
+async def my_inbox(actor: CurrentActor, request: Request,
+                   unread: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
+    def read(conn: Any) -> list[dict[str, Any]]:
+        q = (select(n.notifications, n.inbox.c.read_at)
+             .join(n.inbox, n.inbox.c.notification_id == n.notifications.c.id)
+             .where(n.inbox.c.person_id == actor.id).order_by(n.notifications.c.sequence.desc()))
+        if unread:
+            q = q.where(n.inbox.c.read_at.is_(None))
+        out = []
+        for row in conn.execute(q).mappings():
+            item = dict(row)
+            item["body"] = item["body"].replace("{recipient_name}", actor.name or "您好")
+            item["read"] = item["read_at"] is not None
+            out.append(item)
+        return out
+
+    return await _read(request, read)  # type: ignore[no-any-return]
+
+
+@router.post("/inbox/{nid}/read", summary="mark one of my notifications read")
+async def mark_read(nid: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+    def mine(conn: Any) -> bool:
+        return conn.execute(select(n.inbox.c.person_id).where(
+            n.inbox.c.notification_id == nid, n.inbox.c.person_id == actor.id)).first() is not None
+
+    if not await _read(request, mine):
+        raise NotFound(f"no notification {nid} in your inbox")
+    ctx = CommandContext(actor, derived_id("notify-read", nid, actor.id))
+    result = await request.app.state.kernel.commands.run(
+        notification_key(nid), ctx, lambda _l: [NotificationRead(person_id=actor.id)])
+    return {"notification_id": nid, "read": True, "sequence": result.last_sequence}
+
+
+@router.get("/notifications", summary="the record: what was sent to whom, when (office, cadre)",
+            dependencies=[ReadAfter])
+async def notification_record(actor: CurrentActor, request: Request,
+                              problem_id: Annotated[str | None, Query()] = None,
+                              kind: Annotated[str | None, Query()] = None,
+                              limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+    require_role(actor, Role.OFFICE, Role.CADRE, Role.SYSTEM)
+
+    def read(conn: Any) -> list[dict[str, Any]]:
+        q = select(n.notifications).order_by(n.notifications.c.sequence).limit(limit)
+        if problem_id:
+            q = q.where(n.notifications.c.problem_id == problem_id)
+        if kind:
+            q = q.where(n.notifications.c.kind == kind)
+        out = []
+        for row in conn.execute(q).mappings():
+            deliveries = conn.execute(select(n.outbox).where(n.outbox.c.notification_id == row["id"])).mappings()
+            out.append({**dict(row), "deliveries": [dict(x) for x in deliveries]})
+        return out
+
+    return await _read(request, read)  # type: ignore[no-any-return]
+
+
+@router.post("/notify/scan", summary="run the escalation / revisit / digest scan now (office, system)")
+async def run_scan(actor: CurrentActor, request: Request) -> dict[str, int]:
+    require_role(actor, Role.OFFICE, Role.SYSTEM)
+    return {"requested": await scan(request.app.state.kernel)}
+
+
+def _today(request: Request, day: date | None) -> date:
+    if day:
+        return day
+    kernel = request.app.state.kernel
+    today: date = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
+    return today
+
+
+@router.get("/digests/units/{unit}", summary="a unit's digest: due, overdue, rejected", dependencies=[ReadAfter])
+async def unit_digest(unit: str, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
+    if actor.role == Role.UNIT and actor.unit_id != unit:
+        raise Forbidden("a unit sees only its own digest")
+    if actor.role not in (Role.UNIT, Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):
+        raise Forbidden("not allowed")
+    today = _today(request, day)
+    body = await _read(request, lambda conn: digest_for(conn, today, unit_id=unit))
+    return {"unit_id": unit, "day": today.isoformat(), **body}
+
+
+@router.get("/digests/teams/{team}", summary="a team's digest: due, overdue, rejected", dependencies=[ReadAfter])
+async def team_digest(team: str, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
+    if actor.role == Role.TEAM and actor.team_id != team:
+        raise Forbidden("a team sees only its own digest")
+    if actor.role not in (Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):
+        raise Forbidden("not allowed")
+    today = _today(request, day)
+    body = await _read(request, lambda conn: digest_for(conn, today, team_id=team))
+    return {"team_id": team, "day": today.isoformat(), **body}
+
+

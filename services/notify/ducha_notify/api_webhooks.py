@@ -1,0 +1,159 @@
+"""HTTP API of webhook subscriptions: register, list, inspect, cancel, replay."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from ducha.contracts import Actor, Role, registry
+from ducha.contracts.notify import SubscriptionRegistered, WebhookFormat
+from ducha.kernel.clock import derived_id
+from ducha.kernel.errors import Forbidden, InvalidCommand, NotFound
+from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, HttpUrl
+from sqlalchemy import select
+
+from . import projections as proj
+from .runtime import runtime
+from .settings import subscription_secret
+from .subscriptions import decide_cancel, decide_replay, subscription_key
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
+
+
+class RegisterWebhook(BaseModel):
+    url: HttpUrl
+    unit_id: str | None = Field(default=None, description="office only; a unit registers for itself")
+    event_types: list[str] = Field(default=[], description="empty: every event type of the unit")
+    format: WebhookFormat = WebhookFormat.JSON
+    description: str = ""
+    reminders: bool = True
+    start_after: int = Field(default=0, ge=0, description="deliver events after this log sequence")
+
+
+class Replay(BaseModel):
+    from_sequence: int = Field(ge=1)
+
+
+def unit_scope(actor: Actor, unit_id: str | None) -> str:
+    """The unit an actor may act for: a unit only its own, the office any."""
+    if actor.role == Role.UNIT:
+        if unit_id not in (None, actor.unit_id):
+            raise Forbidden("a unit may only follow its own events")
+        assert actor.unit_id is not None
+        return actor.unit_id
+    if actor.role in (Role.OFFICE, Role.SYSTEM):
+        if not unit_id:
+            raise InvalidCommand("unit_id is required", field="unit_id")
+        return unit_id
+    raise Forbidden(f"role '{actor.role.value}' may not follow unit streams")
+
+
+def _visible(actor: Actor, row: dict[str, Any] | None, sid: str) -> dict[str, Any]:
+    if row is None or (actor.role == Role.UNIT and row["unit_id"] != actor.unit_id):
+        raise NotFound(f"no webhook subscription {sid}")
+    if actor.role not in (Role.UNIT, Role.OFFICE, Role.SYSTEM):
+        raise Forbidden("not allowed")
+    return row
+
+
+def _key(request: Request) -> bytes:
+    return runtime(request.app.state.kernel).key
+
+
+@router.post("", status_code=201, summary="register a webhook for a unit's events")
+async def register(body: RegisterWebhook, ctx: Command, request: Request) -> dict[str, Any]:
+    unit = unit_scope(ctx.actor, body.unit_id)
+    known = registry.types()
+    for et in body.event_types:
+        if et not in known:
+            raise InvalidCommand(f"unknown event type {et}", field="event_types")
+    sid = derived_id("subscription", ctx.command_id)[:32]
+    event = SubscriptionRegistered(unit_id=unit, url=str(body.url), event_types=tuple(body.event_types),
+                                   format=body.format, description=body.description, reminders=body.reminders,
+                                   start_after=body.start_after)
+    kernel = request.app.state.kernel
+    result = await kernel.commands.run(subscription_key(sid), ctx, lambda _l: [event])
+    return {"subscription_id": sid, "unit_id": unit, "secret": subscription_secret(_key(request), sid),
+            "signature_header": "X-Ducha-Signature", "sequence": result.last_sequence}
+
+
+@router.get("", summary="webhook subscriptions (a unit: its own)", dependencies=[ReadAfter])
+async def list_subscriptions(actor: CurrentActor, request: Request) -> list[dict[str, Any]]:
+    if actor.role not in (Role.UNIT, Role.OFFICE, Role.SYSTEM):
+        raise Forbidden("not allowed")
+    query = select(proj.subscriptions).order_by(proj.subscriptions.c.created_at)
+    if actor.role == Role.UNIT:
+        query = query.where(proj.subscriptions.c.unit_id == actor.unit_id)
+
+    def read() -> list[dict[str, Any]]:
+        with request.app.state.kernel.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    return await asyncio.to_thread(read)
+
+
+@router.get("/{sid}", summary="one subscription with its delivery counts", dependencies=[ReadAfter])
+async def get_subscription(sid: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+    engine = request.app.state.kernel.engine
+
+    def read() -> dict[str, Any]:
+        with engine.connect() as conn:
+            row = _visible(actor, proj.subscription_row(conn, sid), sid)
+            counts: dict[str, int] = {}
+            for r in conn.execute(select(proj.deliveries.c.status).where(proj.deliveries.c.subscription_id == sid)):
+                counts[r[0]] = counts.get(r[0], 0) + 1
+            return {**row, "deliveries": counts}
+
+    return await asyncio.to_thread(read)
+
+
+@router.get("/{sid}/secret", summary="the signing secret (owner or office)")
+async def get_secret(sid: str, actor: CurrentActor, request: Request) -> dict[str, str]:
+    await _owned(sid, actor, request)
+    return {"subscription_id": sid, "secret": subscription_secret(_key(request), sid)}
+
+
+@router.get("/{sid}/deliveries", summary="deliveries (status: delivered, retrying, dead)", dependencies=[ReadAfter])
+async def list_deliveries(sid: str, actor: CurrentActor, request: Request,
+                          status: Annotated[str | None, Query()] = None,
+                          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    engine = request.app.state.kernel.engine
+
+    def read() -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            _visible(actor, proj.subscription_row(conn, sid), sid)
+            q = select(proj.deliveries).where(proj.deliveries.c.subscription_id == sid)
+            if status:
+                q = q.where(proj.deliveries.c.status == status)
+            q = q.order_by(proj.deliveries.c.generation, proj.deliveries.c.source_sequence).limit(limit)
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    return await asyncio.to_thread(read)
+
+
+async def _owned(sid: str, actor: Actor, request: Request) -> None:
+    engine = request.app.state.kernel.engine
+
+    def read() -> None:
+        with engine.connect() as conn:
+            _visible(actor, proj.subscription_row(conn, sid), sid)
+
+    await asyncio.to_thread(read)
+
+
+@router.delete("/{sid}", summary="cancel a subscription")
+async def cancel(sid: str, ctx: Command, request: Request) -> dict[str, Any]:
+    await _owned(sid, ctx.actor, request)
+    result = await request.app.state.kernel.commands.run(subscription_key(sid), ctx, lambda l: decide_cancel(l, ""))
+    return {"subscription_id": sid, "sequence": result.last_sequence}
+
+
+@router.post("/{sid}/replay", summary="deliver again from a log sequence (new delivery ids)")
+async def replay(sid: str, body: Replay, ctx: Command, request: Request) -> dict[str, Any]:
+    await _owned(sid, ctx.actor, request)
+    kernel = request.app.state.kernel
+    result = await kernel.commands.run(subscription_key(sid), ctx, lambda l: decide_replay(l, body.from_sequence))
+    runtime(kernel).poke_webhooks(sid)
+    return {"subscription_id": sid, "sequence": result.last_sequence}

@@ -1,0 +1,156 @@
+"""Bulletins (通报): content computed from the statistics (pure), the bulletin aggregate's rules,
+and its projection (drafts, published bulletins, the problems they made public)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from ducha.contracts import DomainEvent, Envelope
+from ducha.contracts.notify import (
+    BulletinContent,
+    BulletinDrafted,
+    BulletinNumberIssued,
+    BulletinPublished,
+    BulletinSection,
+    GoodPractice,
+    NamedUnit,
+    PublicProblem,
+    RankingRow,
+)
+from ducha.kernel.errors import Conflict, NotFound
+from ducha.kernel.eventstore import LoadedAggregate
+from ducha.kernel.projection import Projection
+from ducha.kernel.subjects import AggregateKey
+from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, String, Table, Text, select, update
+
+STATUS_ZH = {"reported": "已发现", "fed_back": "已交办", "rectifying": "整改中", "submitted": "已提交待审核",
+             "verified": "已验收", "written_off": "已销号"}
+SERIES = AggregateKey("notify", "bulletinseries", "city")
+
+
+def bulletin_key(bid: str) -> AggregateKey:
+    return AggregateKey("notify", "bulletin", bid)
+
+
+# ------------------------------------------------------------------ content
+def compute_content(problems: list[dict[str, Any]], unit_names: dict[str, str], round_id: str, round_name: str,
+                    title: str, issuer: str, intro: str, poor_rate: int) -> BulletinContent:
+    """The bulletin's content from the round's problems (rows of the directory projection)."""
+    rows = [p for p in problems if p["round_id"] == round_id and p["status"] != "withdrawn"]
+    per_unit: dict[str, dict[str, int]] = {}
+    for p in rows:
+        s = per_unit.setdefault(p["unit_id"], {"problems": 0, "rectified": 0, "overdue": 0, "rejected": 0})
+        s["problems"] += 1
+        s["rectified"] += p["status"] in ("verified", "written_off")
+        s["overdue"] += p["overdue_count"] > 0
+        s["rejected"] += p["rejected_count"]
+    scored = sorted(per_unit.items(), key=lambda kv: (-(kv[1]["rectified"] * 100 // kv[1]["problems"]),
+                                                       kv[1]["overdue"], kv[1]["rejected"], kv[0]))
+    ranking = tuple(RankingRow(rank=i, unit_id=u, unit_name=unit_names.get(u, u), problems=s["problems"],
+                               rectified=s["rectified"], overdue=s["overdue"], rejected=s["rejected"],
+                               rate_percent=s["rectified"] * 100 // s["problems"])
+                    for i, (u, s) in enumerate(scored, start=1))
+    poor = tuple(NamedUnit(unit_id=r.unit_id, unit_name=r.unit_name,
+                           reason=f"整改完成率{r.rate_percent}%，逾期{r.overdue}项，审核未通过{r.rejected}次")
+                 for r in ranking if r.rate_percent < poor_rate)
+    practices = tuple(GoodPractice(problem_id=p["id"], unit_id=p["unit_id"], unit_name=unit_names.get(p["unit_id"], p["unit_id"]),
+                                   title=p["title"], assessment=p["assessment"] or "")
+                      for p in sorted(rows, key=lambda x: x["id"]) if p["publishable"] and p["effectiveness"] == "good")
+    public = tuple(PublicProblem(problem_id=p["id"], unit_id=p["unit_id"], unit_name=unit_names.get(p["unit_id"], p["unit_id"]),
+                                 title=p["title"], category=p["category"], status=STATUS_ZH.get(p["status"], p["status"]))
+                   for p in sorted(rows, key=lambda x: (x["unit_id"], x["id"])) if p["publishable"])
+    total, done = len(rows), sum(r.rectified for r in ranking)
+    overdue = sum(r.overdue for r in ranking)
+    sections = (
+        BulletinSection(heading="一、总体情况", paragraphs=(
+            (f"{round_name}共发现问题{total}个，已整改验收{done}个，整改完成率"
+            f"{done * 100 // total if total else 0}%；{overdue}个问题出现逾期。"),)),
+        BulletinSection(heading="二、整改排名", paragraphs=("各被督查单位整改情况排名如下（按整改完成率）。",)),
+        BulletinSection(heading="三、整改不力单位", paragraphs=tuple(f"{u.unit_name}：{u.reason}。" for u in poor) or ("无。",)),
+        BulletinSection(heading="四、典型经验", paragraphs=tuple(f"{g.unit_name}：{g.title}——{g.assessment}" for g in practices) or ("无。",)),
+        BulletinSection(heading="五、下一步要求", paragraphs=(
+            "各单位要坚持问题导向，对照问题清单逐项整改，做到整改完成一个、审核验收一个、入账销号一个，确保真整改、改到位、不反弹。",)),
+    )
+    return BulletinContent(title=title, issuer=issuer, round_id=round_id, round_name=round_name, intro=intro,
+                           sections=sections, ranking=ranking, poor_units=poor, good_practices=practices, problems=public)
+
+
+# ---------------------------------------------------------------- decisions
+def state(loaded: LoadedAggregate) -> tuple[BulletinContent | None, bool]:
+    content, published = None, False
+    for env in loaded.events:
+        if isinstance(env.payload, BulletinDrafted):
+            content = env.payload.content
+        elif isinstance(env.payload, BulletinPublished):
+            published = True
+    return content, published
+
+
+def decide_draft(loaded: LoadedAggregate, content: BulletinContent) -> list[DomainEvent]:
+    if state(loaded)[1]:
+        raise Conflict("a published bulletin never changes; draft a new one")
+    return [BulletinDrafted(content=content)]
+
+
+def decide_publish(loaded: dict[AggregateKey, LoadedAggregate], bid: str, issued_on: date) -> dict[AggregateKey, list[DomainEvent]]:
+    content, published = state(loaded[bulletin_key(bid)])
+    if content is None:
+        raise NotFound(f"no bulletin draft {bid}")
+    if published:
+        raise Conflict("the bulletin is already published")
+    number = loaded[SERIES].version + 1
+    return {bulletin_key(bid): [BulletinPublished(number=number, issued_on=issued_on, content=content)],
+            SERIES: [BulletinNumberIssued(number=number, bulletin_id=bid)]}
+
+
+# --------------------------------------------------------------- projection
+metadata = MetaData()
+bulletins = Table(
+    "notify_bulletins", metadata,
+    Column("id", String(64), primary_key=True), Column("round_id", String(64), nullable=False),
+    Column("status", String(12), nullable=False), Column("title", Text, nullable=False),
+    Column("number", Integer), Column("issued_on", String(10)),
+    Column("draft", Text, nullable=False),  # the draft content (JSON)
+    Column("published", Text),  # the BulletinPublished payload exactly as stored (JSON)
+    Column("sequence", BigInteger, nullable=False),
+)
+public_problems = Table(
+    "notify_public_problems", metadata,
+    Column("problem_id", String(64), primary_key=True), Column("bulletin_id", String(64), nullable=False),
+    Column("unit_name", Text, nullable=False), Column("title", Text, nullable=False),
+    Column("category", Text, nullable=False), Column("status", Text, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+)
+
+
+class BulletinsProjection(Projection):
+    name = "notify_bulletins"
+    version = 1
+    subjects = ("ducha.ev.notify._.bulletin.>",)
+    metadata = metadata
+
+    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
+        p, bid = event.payload, event.aggregate_id
+        if isinstance(p, BulletinDrafted):
+            values = {"round_id": p.content.round_id, "status": "draft", "title": p.content.title,
+                          "draft": p.content.model_dump_json(), "sequence": event.sequence}
+            if conn.execute(update(bulletins).where(bulletins.c.id == bid).values(**values)).rowcount == 0:
+                conn.execute(bulletins.insert().values(id=bid, **values))
+        elif isinstance(p, BulletinPublished):
+            conn.execute(update(bulletins).where(bulletins.c.id == bid).values(
+                status="published", number=p.number, issued_on=p.issued_on.isoformat(), title=p.content.title,
+                published=p.model_dump_json(), sequence=event.sequence))
+            for prob in p.content.problems:
+                conn.execute(public_problems.delete().where(public_problems.c.problem_id == prob.problem_id))
+                conn.execute(public_problems.insert().values(
+                    problem_id=prob.problem_id, bulletin_id=bid, unit_name=prob.unit_name, title=prob.title,
+                    category=prob.category, status=prob.status, sequence=event.sequence))
+
+
+def published(conn: Connection, bid: str) -> BulletinPublished | None:
+    raw = conn.execute(select(bulletins.c.published).where(bulletins.c.id == bid)).scalar_one_or_none()
+    return BulletinPublished.model_validate(json.loads(raw)) if raw else None
+
+

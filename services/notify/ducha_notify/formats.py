@@ -1,0 +1,105 @@
+"""Webhook bodies (plain JSON, WeCom and DingTalk robot markdown) and their signature. Pure."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from ducha.contracts import DomainEvent, Envelope
+from ducha.contracts.common import LABELS_ZH
+from ducha.contracts.notify import WebhookFormat
+
+SIGNATURE_HEADER = "X-Ducha-Signature"
+DELIVERY_HEADER = "X-Ducha-Delivery-Id"
+
+EVENT_LABELS: dict[str, str] = {
+    "UnitRegistered": "单位登记", "UnitUpdated": "单位信息更正", "PersonRegistered": "人员登记",
+    "IssueReported": "发现问题", "IssueAmended": "问题更正", "IssueWithdrawn": "问题撤回",
+    "IssueMarkedDuplicate": "问题重复", "IssueFedBack": "问题交办",
+    "DeadlineSet": "整改时限", "DeadlineCommitmentMissed": "未按时承诺整改时限",
+    "ExtensionRequested": "申请延期", "ExtensionGranted": "同意延期", "ExtensionRefused": "不同意延期",
+    "ProgressReported": "整改进展", "DispatchRecorded": "调度/暗访", "ReminderIssued": "提醒/纠正",
+    "ReminderAcknowledged": "提醒已确认", "HelpRequested": "申请帮扶", "HelperAssigned": "指派帮扶单位",
+    "HelpReported": "帮扶情况", "RectificationSubmitted": "提交整改", "RectificationReopened": "重新整改",
+    "DeadlineApproaching": "整改时限临近（黄灯）", "DeadlineMissed": "整改逾期（红灯）",
+    "ReviewProposed": "审核意见", "RectificationVerified": "审核验收通过", "RectificationRejected": "审核未通过",
+    "ProblemWrittenOff": "入账销号", "RevisitRecorded": "回访", "AccountabilityDecided": "问责/容错决定",
+}
+
+_FIELD_LABELS: dict[str, str] = {
+    "title": "问题", "name": "名称", "deadline": "整改时限", "days_left": "剩余天数", "reasons": "原因",
+    "assessment": "评估", "effectiveness": "成效", "helper_name": "帮扶单位", "text": "内容",
+    "percent": "进度", "responsible_person": "责任人", "commit_deadline_by": "承诺时限截止",
+    "max_deadline": "最迟时限", "requirements": "整改要求", "revisit_due_on": "回访日期",
+    "outcome": "结果", "findings": "情况", "severity": "严重程度", "category": "领域", "plan": "整改措施",
+    "reason": "理由", "new_deadline": "新时限", "requested_deadline": "申请时限", "difficulty": "困难",
+}
+
+
+def label(event_type: str) -> str:
+    return EVENT_LABELS.get(event_type, event_type)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "；".join(_value(v) for v in value)
+    text = str(getattr(value, "value", value))
+    return LABELS_ZH.get(text, text)
+
+
+def describe(env: Envelope[DomainEvent]) -> tuple[str, list[str]]:
+    """A Chinese title and `label：value` lines of the event's main fields."""
+    title = f"【{label(env.event_type)}】"
+    lines = []
+    data = env.payload.model_dump()
+    for key, zh in _FIELD_LABELS.items():
+        if data.get(key) not in (None, "", ()):
+            lines.append(f"{zh}：{_value(getattr(env.payload, key))}")
+    return title, lines
+
+
+def markdown(env: Envelope[DomainEvent], limit: int = 3800) -> tuple[str, str]:
+    title, lines = describe(env)
+    ref = f"{env.aggregate_type} {env.aggregate_id}"
+    body = [f"### {title}", f"> 单位：{env.unit_id or '—'}　对象：{ref}", *(f"- {line}" for line in lines),
+            f"<font color=\"comment\">{env.occurred_at:%Y-%m-%d %H:%M} · 序号 {env.sequence}</font>"]
+    text = "\n".join(body)
+    return title, text[:limit]
+
+
+def render(fmt: WebhookFormat, env: Envelope[DomainEvent], data: bytes, delivery_id: str,
+           subscription_id: str) -> bytes:
+    """The request body for one delivery. `data` is the event exactly as stored."""
+    if fmt == WebhookFormat.JSON:
+        body: dict[str, Any] = {
+            "delivery_id": delivery_id, "subscription_id": subscription_id, "sequence": env.sequence,
+            "event_type": env.event_type, "event": json.loads(data),
+        }
+    elif fmt == WebhookFormat.WECOM:
+        body = {"msgtype": "markdown", "markdown": {"content": markdown(env)[1]}}
+    else:
+        title, text = markdown(env)
+        body = {"msgtype": "markdown", "markdown": {"title": title, "text": text.replace('<font color="comment">', "").replace("</font>", "")}}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def robot_text(fmt: WebhookFormat, subject: str, text: str) -> bytes:
+    """A reminder as a robot message (WeCom / DingTalk markdown; JSON otherwise)."""
+    if fmt == WebhookFormat.WECOM:
+        body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": f"### {subject}\n{text}"}}
+    elif fmt == WebhookFormat.DINGTALK:
+        body = {"msgtype": "markdown", "markdown": {"title": subject, "text": f"### {subject}\n{text}"}}
+    else:
+        body = {"type": "notification", "subject": subject, "text": text}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str) -> bool:
+    """What a receiver does: recompute over the raw body, compare in constant time."""
+    return hmac.compare_digest(sign(secret, body), header)

@@ -1,0 +1,148 @@
+"""Rendering a published bulletin, only from its BulletinPublished payload: an HTML page and a
+.docx in the usual official layout (red header 督查通报, 第N期, issuer and date over a red rule,
+title, body sections). The .docx is byte-for-byte reproducible: fixed document properties and
+fixed zip timestamps."""
+
+from __future__ import annotations
+
+import html
+import io
+import zipfile
+from datetime import datetime, time
+
+from ducha.contracts.notify import BulletinPublished
+
+RED = "C00000"
+
+
+def _zh_date(published: BulletinPublished) -> str:
+    d = published.issued_on
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def render_html(published: BulletinPublished) -> str:
+    c, e = published.content, html.escape
+    out = [
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
+        f"<title>{e(c.title)}</title>",
+        ("<style>body{font-family:'FangSong','仿宋',serif;max-width:800px;margin:auto}"
+        ".red{color:#C00000;text-align:center;font-size:40px;font-weight:bold;letter-spacing:8px}"
+        ".no{text-align:center}.meta{display:flex;justify-content:space-between;border-bottom:3px solid #C00000}"
+        "h1{text-align:center;font-size:24px}table{border-collapse:collapse;width:100%}td,th{border:1px solid #333;padding:4px}"
+        "</style></head><body>"),
+        "<div class=\"red\">督查通报</div>",
+        f"<div class=\"no\">第{published.number}期</div>",
+        f"<div class=\"meta\"><span>{e(c.issuer)}</span><span>{_zh_date(published)}</span></div>",
+        f"<h1>{e(c.title)}</h1>",
+    ]
+    if c.intro:
+        out.append(f"<p>{e(c.intro)}</p>")
+    for section in c.sections:
+        out.append(f"<h2>{e(section.heading)}</h2>")
+        out.extend(f"<p>{e(p)}</p>" for p in section.paragraphs)
+        if section.heading.startswith("二") and c.ranking:
+            out.append("<table><tr><th>排名</th><th>单位</th><th>问题数</th><th>已整改</th><th>逾期</th><th>完成率</th></tr>")
+            out.extend(f"<tr><td>{r.rank}</td><td>{e(r.unit_name)}</td><td>{r.problems}</td><td>{r.rectified}</td>"
+                       f"<td>{r.overdue}</td><td>{r.rate_percent}%</td></tr>" for r in c.ranking)
+            out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _run_font(run: object, size: float, bold: bool = False, color: str | None = None, font: str = "仿宋") -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    run.font.size = Pt(size)  # type: ignore[attr-defined]
+    run.font.bold = bold  # type: ignore[attr-defined]
+    run.font.name = font  # type: ignore[attr-defined]
+    run._element.rPr.rFonts.set(qn("w:eastAsia"), font)  # type: ignore[attr-defined]
+    if color:
+        run.font.color.rgb = RGBColor.from_string(color)  # type: ignore[attr-defined]
+
+
+def _red_rule(paragraph: object) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    p_pr = paragraph._p.get_or_add_pPr()  # type: ignore[attr-defined]
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for k, v in (("w:val", "single"), ("w:sz", "18"), ("w:space", "1"), ("w:color", RED)):
+        bottom.set(qn(k), v)
+    borders.append(bottom)
+    p_pr.append(borders)
+
+
+def render_docx(published: BulletinPublished) -> bytes:
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    c = published.content
+    doc = Document()
+    moment = datetime.combine(published.issued_on, time(0, 0))
+    props = doc.core_properties
+    props.title, props.author, props.last_modified_by = c.title, c.issuer, c.issuer
+    props.created = props.modified = moment
+    props.revision = 1
+    props.comments = f"第{published.number}期"
+
+    def para(text: str, size: float, *, bold: bool = False, color: str | None = None, center: bool = False,
+             font: str = "仿宋", indent: bool = False) -> object:
+        p = doc.add_paragraph()
+        if center:
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        if indent:
+            p.paragraph_format.first_line_indent = Pt(size * 2)
+        _run_font(p.add_run(text), size, bold, color, font)
+        return p
+
+    para("督查通报", 42, bold=True, color=RED, center=True, font="方正小标宋简体")
+    para(f"第{published.number}期", 16, center=True)
+    meta = para(f"{c.issuer}\t\t\t{_zh_date(published)}", 14)
+    _red_rule(meta)
+    para(c.title, 22, bold=True, center=True, font="方正小标宋简体")
+    if c.intro:
+        para(c.intro, 16, indent=True)
+    for section in c.sections:
+        para(section.heading, 16, font="黑体")
+        for text in section.paragraphs:
+            para(text, 16, indent=True)
+        if section.heading.startswith("二") and c.ranking:
+            table = doc.add_table(rows=1, cols=6)
+            table.style = "Table Grid"
+            for cell, text in zip(table.rows[0].cells, ("排名", "单位", "问题数", "已整改", "逾期", "完成率")):
+                cell.text = text
+            for r in c.ranking:
+                cells = table.add_row().cells
+                for cell, text in zip(cells, (str(r.rank), r.unit_name, str(r.problems), str(r.rectified),
+                                              str(r.overdue), f"{r.rate_percent}%")):
+                    cell.text = text
+    buf = io.BytesIO()
+    doc.save(buf)
+    return _normalized_zip(buf.getvalue())
+
+
+def _normalized_zip(data: bytes) -> bytes:
+    """The same entries with fixed timestamps, so equal content gives equal bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
+def docx_text(data: bytes) -> list[str]:
+    """Paragraph and table text of a .docx, in order (for checks and previews)."""
+    from docx import Document
+
+    doc = Document(io.BytesIO(data))
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        lines.extend("|".join(cell.text for cell in row.cells) for row in table.rows)
+    return lines

@@ -1,0 +1,129 @@
+"""Sends what the outbox holds: e-mail over SMTP and robot messages to a unit's WeCom/DingTalk
+subscription. Each send runs in its own task with a timeout, so an unreachable mail server or a
+slow robot delays only its own message. Every attempt ends in NotificationSent or
+NotificationFailed (final after the attempt limit), with a command id derived from
+(notification, channel, address, attempt): recorded once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from typing import Any
+
+import httpx
+from ducha.contracts import SYSTEM_ACTOR
+from ducha.contracts.notify import Channel, NotificationFailed, NotificationSent, WebhookFormat
+from ducha.kernel.clock import derived_id
+from ducha.kernel.commands import CommandContext
+
+from . import formats
+from . import notifications as n
+from .projections import subscription_row
+from .reminders import notification_key
+from .runtime import Runtime, wait_or_timeout
+from .settings import subscription_secret
+
+log = logging.getLogger("ducha.notify.sender")
+MAX_PARALLEL = 16
+
+
+class NotificationSender:
+    def __init__(self, kernel: Any, rt: Runtime) -> None:
+        self.kernel = kernel
+        self.rt = rt
+        self.wake = asyncio.Event()
+        self.inflight: set[tuple[str, str, str]] = set()
+        self.attempts: dict[tuple[str, str, str], int] = {}
+        self.not_before: dict[tuple[str, str, str], float] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.limit = asyncio.Semaphore(MAX_PARALLEL)
+
+    def poke(self) -> None:
+        self.wake.set()
+
+    async def run(self) -> None:
+        runner = self.kernel.runners["notify_notifications"]
+        with contextlib.suppress(TimeoutError):
+            await runner.catch_up(timeout=60)  # never resend what the log already says was sent
+        try:
+            while True:
+                rows = await asyncio.to_thread(self._pending)
+                now = time.monotonic()
+                for row in rows:
+                    key = (row["notification_id"], row["channel"], row["address"])
+                    if key in self.inflight or self.not_before.get(key, 0) > now:
+                        continue
+                    if self.attempts.get(key, 0) > row["attempts"]:
+                        continue  # our last outcome is not projected yet
+                    self.inflight.add(key)
+                    task = asyncio.create_task(self._send(row, key))
+                    self.tasks.add(task)
+                    task.add_done_callback(self.tasks.discard)
+                self.wake.clear()
+                await wait_or_timeout(self.wake, self.rt.settings.poll_seconds)
+        finally:
+            for task in list(self.tasks):
+                task.cancel()
+
+    def _pending(self) -> list[dict[str, Any]]:
+        with self.kernel.engine.connect() as conn:
+            return n.pending(conn)
+
+    async def _send(self, row: dict[str, Any], key: tuple[str, str, str]) -> None:
+        attempt = max(row["attempts"], self.attempts.get(key, 0)) + 1
+        try:
+            async with self.limit:
+                error = await self._deliver(row)
+            settings = self.rt.settings
+            if error is None:
+                payload: Any = NotificationSent(channel=Channel(row["channel"]), address=row["address"],
+                                                person_id=row["person_id"], attempt=attempt)
+            else:
+                final = attempt >= settings.send_max_attempts
+                payload = NotificationFailed(channel=Channel(row["channel"]), address=row["address"],
+                                             person_id=row["person_id"], attempt=attempt, error=error[:500], final=final)
+                self.not_before[key] = time.monotonic() + settings.send_backoff_seconds * 2 ** (attempt - 1)
+            ctx = CommandContext(SYSTEM_ACTOR, derived_id("notify-send", *key, str(attempt)))
+            result = await self.kernel.commands.run(notification_key(row["notification_id"]), ctx, lambda _l: [payload])
+            self.attempts[key] = attempt
+            await self.kernel.runners["notify_notifications"].wait_for(result.last_sequence, timeout=5)
+        except Exception as exc:  # noqa: BLE001 - try again on the next round
+            log.error("sending %s failed to record: %r", key, exc)
+        finally:
+            self.inflight.discard(key)
+            self.wake.set()
+
+    async def _deliver(self, row: dict[str, Any]) -> str | None:
+        """None when delivered, else the error."""
+        subject = row["subject"]
+        try:
+            if row["channel"] == Channel.EMAIL.value:
+                body = row["body"].replace("{recipient_name}", row["name"] or "您好")
+                message_key = f"{row['notification_id']}.{hashlib.sha256(row['address'].lower().encode()).hexdigest()[:12]}"
+                await self.rt.mailer.send(row["address"], row["name"], subject, body, message_key)
+                return None
+            return await self._robot(row)
+        except Exception as exc:  # noqa: BLE001 - any failure is an outcome to record
+            return f"{type(exc).__name__}: {exc}"
+
+    async def _robot(self, row: dict[str, Any]) -> str | None:
+        def read() -> dict[str, Any] | None:
+            with self.kernel.engine.connect() as conn:
+                return subscription_row(conn, row["address"])
+
+        sub = await asyncio.to_thread(read)
+        if sub is None or not sub["active"]:
+            return "the robot subscription is gone"
+        text = row["body"].replace("{recipient_name}", "各位")
+        body = formats.robot_text(WebhookFormat(sub["format"]), row["subject"], text)
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   formats.SIGNATURE_HEADER: formats.sign(subscription_secret(self.rt.key, sub["id"]), body),
+                   formats.DELIVERY_HEADER: derived_id("robot", row["notification_id"], sub["id"])}
+        async with httpx.AsyncClient(timeout=self.rt.settings.webhook_timeout_seconds) as http:
+            resp = await http.post(sub["url"], content=body, headers=headers)
+        if 200 <= resp.status_code < 300:
+            return None
+        return f"HTTP {resp.status_code}"

@@ -1,0 +1,55 @@
+"""Settings of the notify service: `DUCHA_NOTIFY_<NAME>` environment variables, read when the
+service starts (never at import). Tests pass a `NotifySettings(...)` to `spec()` instead."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotifySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUCHA_NOTIFY_", extra="ignore")
+
+    # webhooks
+    webhook_key: str | None = Field(default=None, description="derives each subscription's secret; unset = key file")
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_backoff_seconds: float = Field(default=1.0, gt=0, description="first retry delay; doubles each time")
+    webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    poll_seconds: float = Field(default=0.5, gt=0, description="how often an idle worker looks for new events")
+    # e-mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "ducha@localhost"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    send_max_attempts: int = Field(default=5, ge=1, le=50)
+    send_backoff_seconds: float = Field(default=30.0, gt=0)
+    # reminders
+    escalate_after_hours: float = Field(default=72.0, gt=0, description="missed this long: escalate to office and cadre")
+    scan_interval_seconds: float = Field(default=60.0, gt=0)
+    digest_hour: int = Field(default=8, ge=0, le=23, description="local hour the daily digest goes out")
+    timezone: str = "Asia/Shanghai"
+    # bulletins
+    issuer_name: str = "市常态化大督查领导小组办公室"
+    poor_rate_percent: int = Field(default=50, ge=0, le=100, description="below this rectification rate a unit is named")
+
+
+def webhook_key(settings: NotifySettings, data_dir: Path) -> bytes:
+    """The configured key, else one kept in <data_dir>/notify-webhook.key (created once)."""
+    if settings.webhook_key:
+        return settings.webhook_key.encode()
+    path = data_dir / "notify-webhook.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def subscription_secret(key: bytes, subscription_id: str) -> str:
+    return hmac.new(key, f"webhook:{subscription_id}".encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,111 @@
+"""Server-Sent Events: `GET /v1/streams/units/{unit}/events`, one unit's events in log order.
+
+Each event is sent as `id: <log sequence>`, `event: <EventType>`, `data: <the stored envelope>`;
+a client that reconnects with `Last-Event-ID` (or `?after=`) continues after that sequence.
+A unit may follow only its own unit; the office (and the system) any unit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Annotated, Any
+
+from ducha.kernel.errors import InvalidCommand
+from ducha.kernel.eventstore import DeliveryGap, DeliveryTracker, subscribe_ordered
+from ducha.kernel.http import ERROR_RESPONSES, CurrentActor
+from ducha.kernel.subjects import check_token, unit_filter
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from .api_webhooks import unit_scope
+
+router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=ERROR_RESPONSES)
+HEARTBEAT_SECONDS = 15.0
+
+
+async def unit_events(kernel: Any, unit: str, after: int) -> AsyncGenerator[tuple[int, str, bytes] | None, None]:
+    """(sequence, subject, stored bytes) of the unit's events after `after`, live; None on idle
+    ticks (1 s). Restarts its ordered consumer after a delivery gap, from the last one yielded."""
+    store = kernel.store
+    position = after
+    while True:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        tracker = DeliveryTracker()
+
+        async def on_msg(msg: Any, q: asyncio.Queue[Any] = queue) -> None:
+            q.put_nowait(msg)
+
+        sub = await subscribe_ordered(store.js, store.stream, [unit_filter(unit)], position + 1, on_msg)
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(1.0):  # not wait_for: see runtime.wait_or_timeout
+                        msg = await queue.get()
+                except TimeoutError:
+                    yield None
+                    continue
+                try:
+                    seq, _pending = tracker.check(msg.reply)
+                except DeliveryGap:
+                    break
+                if seq <= position:
+                    continue
+                position = seq
+                if msg.subject.split(".")[2] == "notify":
+                    continue
+                yield seq, msg.subject, msg.data
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+
+def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event_type.encode(), data)
+
+
+@router.get("/units/{unit}/events", summary="a unit's events as Server-Sent Events (resumable)",
+            response_class=StreamingResponse)
+async def stream_unit(
+    unit: str,
+    actor: CurrentActor,
+    request: Request,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="start after this log sequence")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="close after this many events")] = None,
+    idle_timeout: Annotated[float | None, Query(gt=0, le=3600, description="close after this many idle seconds")] = None,
+) -> StreamingResponse:
+    check_token(unit, "unit id")
+    unit_scope(actor, unit)
+    start = after or 0
+    if last_event_id:
+        if not last_event_id.strip().isdigit():
+            raise InvalidCommand("Last-Event-ID must be a log sequence", field="Last-Event-ID")
+        start = max(start, int(last_event_id))
+    kernel = request.app.state.kernel
+
+    async def body() -> AsyncIterator[bytes]:
+        sent, idle_since, beat = 0, time.monotonic(), time.monotonic()
+        yield b"retry: 2000\n\n"
+        async with contextlib.aclosing(unit_events(kernel, unit, start)) as events:
+            async for item in events:
+                now = time.monotonic()
+                if item is None:
+                    if idle_timeout is not None and now - idle_since >= idle_timeout:
+                        return
+                    if now - beat >= HEARTBEAT_SECONDS:
+                        beat = now
+                        yield b": keepalive\n\n"
+                    if await request.is_disconnected():
+                        return
+                    continue
+                seq, subject, data = item
+                yield sse_frame(seq, subject.rpartition(".")[2], data)
+                sent, idle_since = sent + 1, now
+                if limit is not None and sent >= limit:
+                    return
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

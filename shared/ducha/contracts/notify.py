@@ -1,0 +1,282 @@
+"""Events of the notify context: webhook subscriptions and their deliveries, notifications
+(reminders, escalations, digests) with every attempt, editable templates and bulletins (通报).
+Context token: `notify`. Every notify aggregate uses the unit token "_" so that the service's own
+bookkeeping never appears in a department's unit stream (`ducha.ev.*.<unit>.>`).
+
+Aggregates (aggregate_type: id):
+  subscription: subscription id            notification: cause id (derived, so once per cause)
+  template: template kind                  bulletin: bulletin id
+  bulletinseries: "city" (gapless 第N期 numbers)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field
+
+from .base import DomainEvent
+from .common import Frozen, Id, ShortText, Text
+from .registry import registry
+
+CONTEXT = "notify"
+
+
+class _Notify(DomainEvent):
+    context = CONTEXT
+
+
+# ---------------------------------------------------------------- webhooks
+class WebhookFormat(StrEnum):
+    JSON = "json"  # the stored envelope, wrapped with delivery id and sequence
+    WECOM = "wecom"  # 企业微信群机器人 markdown
+    DINGTALK = "dingtalk"  # 钉钉群机器人 markdown
+
+
+@registry.register
+class SubscriptionRegistered(_Notify):
+    """A department registered a webhook for its unit's events."""
+
+    event_type = "SubscriptionRegistered"
+    aggregate_type = "subscription"
+    unit_id: Id
+    url: str = Field(min_length=8, max_length=2000)
+    event_types: tuple[ShortText, ...] = Field(default=(), description="empty: every event type")
+    format: WebhookFormat = WebhookFormat.JSON
+    description: str = ""
+    reminders: bool = Field(default=True, description="a robot format also receives the unit's reminders")
+    start_after: int = Field(default=0, ge=0, description="deliver events after this log sequence")
+
+
+@registry.register
+class SubscriptionCancelled(_Notify):
+    event_type = "SubscriptionCancelled"
+    aggregate_type = "subscription"
+    reason: str = ""
+
+
+@registry.register
+class WebhookReplayRequested(_Notify):
+    """Deliver again every wanted event from `from_sequence` on, under new delivery ids."""
+
+    event_type = "WebhookReplayRequested"
+    aggregate_type = "subscription"
+    from_sequence: int = Field(ge=1)
+    generation: int = Field(ge=1, description="1 for the first replay; part of the delivery ids")
+
+
+@registry.register
+class WebhookDeliveryAttempted(_Notify):
+    """One HTTP attempt to deliver one event (ok: the receiver answered 2xx)."""
+
+    event_type = "WebhookDeliveryAttempted"
+    aggregate_type = "subscription"
+    delivery_id: Id
+    generation: int = Field(ge=0)
+    source_sequence: int = Field(ge=1)
+    source_event_type: str
+    attempt: int = Field(ge=1)
+    ok: bool
+    status_code: int | None = None
+    error: str = ""
+    duration_ms: int = 0
+
+
+@registry.register
+class WebhookDeadLettered(_Notify):
+    """Delivery of one event was given up after the attempt limit; replay can send it again."""
+
+    event_type = "WebhookDeadLettered"
+    aggregate_type = "subscription"
+    delivery_id: Id
+    generation: int = Field(ge=0)
+    source_sequence: int = Field(ge=1)
+    source_event_type: str
+    attempts: int = Field(ge=1)
+    last_error: str = ""
+
+
+# ------------------------------------------------------------ notifications
+class Channel(StrEnum):
+    EMAIL = "email"
+    ROBOT = "robot"  # the unit's WeCom / DingTalk robot subscription
+
+
+class Recipient(Frozen):
+    person_id: Id | None = None
+    name: str = ""
+    role: str = Field(description="unit, team, office, cadre, helper")
+    org_id: Id | None = None
+    email: str = ""
+
+
+@registry.register
+class NotificationRequested(_Notify):
+    """A reminder, escalation or digest decided for one cause, with its rendered text and every
+    recipient: the proof of who was to be warned about what."""
+
+    event_type = "NotificationRequested"
+    aggregate_type = "notification"
+    cause: str = Field(max_length=300, description="e.g. DeadlineMissed:<event id>, escalation:<problem>:<deadline>")
+    kind: ShortText
+    unit_id: Id | None = None
+    team_id: Id | None = None
+    problem_id: Id | None = None
+    subject: ShortText
+    body: Text
+    recipients: tuple[Recipient, ...] = ()
+    robot_subscription_ids: tuple[Id, ...] = ()
+    template_version: int = Field(default=0, ge=0, description="0: the built-in default template")
+
+
+@registry.register
+class NotificationSent(_Notify):
+    event_type = "NotificationSent"
+    aggregate_type = "notification"
+    channel: Channel
+    address: str = Field(description="e-mail address or robot subscription id")
+    person_id: Id | None = None
+    attempt: int = Field(ge=1)
+
+
+@registry.register
+class NotificationFailed(_Notify):
+    event_type = "NotificationFailed"
+    aggregate_type = "notification"
+    channel: Channel
+    address: str
+    person_id: Id | None = None
+    attempt: int = Field(ge=1)
+    error: str
+    final: bool = Field(description="no further attempt will be made")
+
+
+@registry.register
+class NotificationRead(_Notify):
+    event_type = "NotificationRead"
+    aggregate_type = "notification"
+    person_id: Id
+
+
+# ---------------------------------------------------------------- templates
+@registry.register
+class TemplateUpdated(_Notify):
+    """The office changed a message template (Python `{name}` placeholders)."""
+
+    event_type = "TemplateUpdated"
+    aggregate_type = "template"
+    kind: ShortText
+    subject: ShortText
+    body: Text
+
+
+# ---------------------------------------------------------------- bulletins
+class BulletinSection(Frozen):
+    heading: ShortText
+    paragraphs: tuple[str, ...] = ()
+
+
+class RankingRow(Frozen):
+    rank: int = Field(ge=1)
+    unit_id: Id
+    unit_name: str
+    problems: int = Field(ge=0)
+    rectified: int = Field(ge=0)
+    overdue: int = Field(ge=0)
+    rejected: int = Field(ge=0)
+    rate_percent: int = Field(ge=0, le=100)
+
+
+class NamedUnit(Frozen):
+    unit_id: Id
+    unit_name: str
+    reason: str
+
+
+class GoodPractice(Frozen):
+    problem_id: Id
+    unit_id: Id
+    unit_name: str
+    title: str
+    assessment: str
+
+
+class PublicProblem(Frozen):
+    problem_id: Id
+    unit_id: Id
+    unit_name: str
+    title: str
+    category: str
+    status: str
+
+
+class BulletinContent(Frozen):
+    """Everything needed to render a bulletin, now and years later."""
+
+    title: ShortText
+    issuer: ShortText = Field(description="e.g. 市常态化大督查领导小组办公室")
+    round_id: Id
+    round_name: str
+    intro: str = ""
+    sections: tuple[BulletinSection, ...] = ()
+    ranking: tuple[RankingRow, ...] = ()
+    poor_units: tuple[NamedUnit, ...] = ()
+    good_practices: tuple[GoodPractice, ...] = ()
+    problems: tuple[PublicProblem, ...] = ()
+
+
+@registry.register
+class BulletinDrafted(_Notify):
+    """A draft (or a new version of the draft) computed from the statistics; not public."""
+
+    event_type = "BulletinDrafted"
+    aggregate_type = "bulletin"
+    content: BulletinContent
+
+
+@registry.register
+class BulletinPublished(_Notify):
+    """The published bulletin: immutable, rendered only from this payload."""
+
+    event_type = "BulletinPublished"
+    aggregate_type = "bulletin"
+    number: int = Field(ge=1, description="第N期")
+    issued_on: date
+    content: BulletinContent
+
+
+@registry.register
+class BulletinNumberIssued(_Notify):
+    """Gapless numbering of published bulletins (one series per city)."""
+
+    event_type = "BulletinNumberIssued"
+    aggregate_type = "bulletinseries"
+    number: int = Field(ge=1)
+    bulletin_id: Id
+
+
+__all__ = [
+    "BulletinContent",
+    "BulletinDrafted",
+    "BulletinNumberIssued",
+    "BulletinPublished",
+    "BulletinSection",
+    "Channel",
+    "GoodPractice",
+    "NamedUnit",
+    "NotificationFailed",
+    "NotificationRead",
+    "NotificationRequested",
+    "NotificationSent",
+    "PublicProblem",
+    "RankingRow",
+    "Recipient",
+    "SubscriptionCancelled",
+    "SubscriptionRegistered",
+    "TemplateUpdated",
+    "WebhookDeadLettered",
+    "WebhookDeliveryAttempted",
+    "WebhookFormat",
+    "WebhookReplayRequested",
+]
