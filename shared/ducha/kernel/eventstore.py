@@ -172,6 +172,9 @@ class EventStore:
         # Events are immutable, so an aggregate's cached prefix stays valid; the server's
         # expected-sequence check catches anything the cache has not seen yet.
         self._cache: OrderedDict[str, LoadedAggregate] = OrderedDict()
+        # The highest log sequence this process has seen exist (appends, stream info): saves a
+        # stream-info request when someone waits for a sequence we know is in the log.
+        self.known_last_sequence = 0
         self._cache_size = cache_size
 
     @property
@@ -212,6 +215,7 @@ class EventStore:
         else:
             result = await self._append_batch(key, events, expect)
         self._cache.pop(key.filter, None)
+        self.known_last_sequence = max(self.known_last_sequence, result.last_sequence)
         return result
 
     async def append_multi(
@@ -237,6 +241,7 @@ class EventStore:
         if "error" in resp:
             raise self._translate(parts[0][0], parts[0][2], _api_error(resp["error"]))
         seq = int(resp["seq"])
+        self.known_last_sequence = max(self.known_last_sequence, seq)
         return AppendResult(seq - len(messages) + 1, seq)
 
     async def _publish_batch(self, messages: Sequence[tuple[str, bytes, dict[str, str]]]) -> dict[str, Any]:
@@ -377,6 +382,7 @@ class EventStore:
 
     async def last_sequence(self) -> int:
         info = await self._js.stream_info(self._stream)
+        self.known_last_sequence = max(self.known_last_sequence, int(info.state.last_seq))
         return int(info.state.last_seq)
 
     async def get_raw(self, sequence: int) -> tuple[str, bytes]:

@@ -364,25 +364,32 @@ class ProjectionRunner:
 
     # ------------------------------------------------------- read-your-writes
     async def wait_for(self, sequence: int, timeout: float = 2.0) -> bool:
-        """True once every event up to `sequence` that this projection follows is applied."""
-        deadline = time.monotonic() + timeout
+        """True once every event up to `sequence` that this projection follows is applied.
+
+        Cheap checks first and server questions at most every 50 ms: many requests wait at once
+        under load, and JetStream answers API requests one at a time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        next_server_check = loop.time() + (0.01 if timeout else 0.0)
         while True:
             if self.position >= sequence:
                 return True
-            if await self._nothing_to_apply_until(sequence):
-                return True
-            stored = await asyncio.to_thread(self.stored_position)
-            if stored >= sequence:
-                return True
-            remaining = deadline - time.monotonic()
+            now = loop.time()
+            if now >= next_server_check or now >= deadline:
+                next_server_check = now + 0.05
+                if await self._nothing_to_apply_until(sequence):
+                    return True
+                if await asyncio.to_thread(self.stored_position) >= sequence:
+                    return True
+            remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
             async with self._advanced:
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._advanced.wait(), timeout=min(remaining, 0.05))
+                    await asyncio.wait_for(self._advanced.wait(), timeout=min(remaining, 0.02))
 
     async def _nothing_to_apply_until(self, sequence: int) -> bool:
-        if sequence > await self.store.last_sequence():
+        if sequence > self.store.known_last_sequence and sequence > await self.store.last_sequence():
             return False  # not in the log yet
         if await self._consumer_drained():
             return True
