@@ -81,6 +81,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         for name, port in ports.items():
             _wait_healthy(name, args.host, port, procs[name])
+        if args.demo:
+            print("filling the system with a demo city (python -m ducha_web.demo) ...", flush=True)
+            subprocess.run([sys.executable, "-m", "ducha_web.demo"], env=env, check=False)
         print()
         print("Ducha (督查) is running:")
         print(f"  nats-server {server.url}  (JetStream store {data_dir / 'jetstream'})")
@@ -174,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start nats-server and all services locally (SQLite)")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--nats-port", type=int, help=f"default $DUCHA_NATS_PORT or {DEFAULT_NATS_PORT}")
+    run.add_argument("--demo", action="store_true", help="fill a fresh system with a demo city")
     run.set_defaults(func=cmd_run)
 
     tok = sub.add_parser("token", help="issue a bearer token signed by the local issuer key")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ducha.kernel.natsserver import free_port
 
-SERVICES = ["intake", "rectification", "verification", "notify"]
+SERVICES = ["intake", "rectification", "verification", "notify", "web"]
 
 
 def _env(tmp_path: Path, ports: dict[str, int]) -> dict[str, str]:

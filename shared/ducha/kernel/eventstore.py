@@ -163,9 +163,11 @@ class EventStore:
         stream: str = EVENT_STREAM,
         cache_size: int = 10_000,
         timeout: float = 2.0,
+        api_timeout: float = 10.0,
     ) -> None:
         self._nc = nc
-        self._js = nc.jetstream(timeout=timeout)
+        # API calls (consumer creation on a long log, stream info) may take longer than an ack.
+        self._js = nc.jetstream(timeout=api_timeout)
         self._registry = registry
         self._stream = stream
         self._timeout = timeout
@@ -214,9 +216,29 @@ class EventStore:
             result = await self._append_one(key, events[0], expect)
         else:
             result = await self._append_batch(key, events, expect)
-        self._cache.pop(key.filter, None)
+        self._remember(key, events, expected_last_sequence, result)
         self.known_last_sequence = max(self.known_last_sequence, result.last_sequence)
         return result
+
+    def _remember(
+        self,
+        key: AggregateKey,
+        events: Sequence[Envelope[DomainEvent]],
+        expected: int,
+        result: AppendResult,
+    ) -> None:
+        """Extend the cached aggregate with what was just stored, so the next command on a long
+        aggregate (a round's write-off ledger) does not reload it."""
+        cached = self._cache.pop(key.filter, None)
+        base = cached.events if cached and cached.last_sequence == expected else None
+        if result.duplicate or (base is None and expected != 0):
+            return
+        stored = tuple(
+            env.model_copy(update={"sequence": result.first_sequence + i}) for i, env in enumerate(events)
+        )
+        self._cache[key.filter] = LoadedAggregate(
+            key, (base or ()) + stored, result.last_sequence, event_hash(events[-1].to_wire_json())
+        )
 
     async def append_multi(
         self, parts: Sequence[tuple[AggregateKey, Sequence[Envelope[DomainEvent]], int]]

@@ -148,8 +148,7 @@ class ProjectionRunner:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wait_idle(), grace)
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait([self._task], timeout=grace)
             self._task = None
         self._queue = asyncio.Queue()
 

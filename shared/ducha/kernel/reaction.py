@@ -80,8 +80,7 @@ class ReactionRunner:
             self._sub = None
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await asyncio.wait([self._task], timeout=5)
             self._task = None
 
     async def _subscribe(self) -> None:

@@ -95,8 +95,16 @@ async def start_kernel(
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,
     )
-    js = nc.jetstream()
-    await ensure_streams(js, settings.stream_replicas)
+    js = nc.jetstream(timeout=30)
+    for attempt in range(5):
+        try:
+            await ensure_streams(js, settings.stream_replicas)
+            break
+        except Exception as exc:  # noqa: BLE001 - a busy or electing server: retry, then give up loudly
+            if attempt == 4:
+                raise
+            log.warning("creating the streams failed (%r); retrying", exc)
+            await asyncio.sleep(1 + attempt)
     store = EventStore(nc, event_registry)
     engine = make_engine(settings.resolved_database_url(), settings.resolved_schema())
     if settings.jwt_public_key_file:
@@ -127,11 +135,7 @@ async def start_kernel(
 
 
 async def stop_kernel(kernel: Kernel) -> None:
-    for task in kernel.tasks:
-        task.cancel()
-    for task in kernel.tasks:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    await cancel_and_wait(kernel.tasks)
     for reactor in kernel.reactors.values():
         await reactor.stop()
     for runner in kernel.runners.values():
@@ -139,6 +143,21 @@ async def stop_kernel(kernel: Kernel) -> None:
     with contextlib.suppress(Exception):
         await kernel.nc.drain()
     kernel.engine.dispose()
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]], grace: float = 5.0) -> None:
+    """Cancel background tasks and wait a bounded time: on Python 3.11 a cancellation arriving
+    while a task's own timeout fires can be swallowed, and an unbounded await would hang the
+    shutdown."""
+    live = [t for t in tasks if not t.done()]
+    for task in live:
+        task.cancel()
+    if not live:
+        return
+    _done, pending = await asyncio.wait(live, timeout=grace)
+    for task in pending:
+        task.cancel()  # once more; then leave it to the loop's shutdown
+        log.warning("background task %s did not stop within %.0f s", task.get_name(), grace)
 
 
 def create_app(

@@ -1,0 +1,99 @@
+"""The workbench app: `create_web_app()` for uvicorn and tests, `spec()` so that `ducha run` (via
+`python -m ducha.kernel.serve web`) starts it with the services.
+
+As a kernel service the workbench has no aggregates; it uses the kernel only for the common
+ops endpoints (/health, /ready, /metrics) and one small projection of its own, the dashboard's
+trend (counts per day), which no service offers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from ducha.kernel.service import Kernel, ServiceSpec
+from fastapi import APIRouter, FastAPI
+
+from .settings import WebSettings, load_settings
+
+TITLE = "Ducha web workbench (督查工作台)"
+
+
+def routers() -> Sequence[APIRouter]:
+    from .pages import auth, bulletins, dashboard, evidence, ledger, problem, static, unit
+
+    return [static.r, auth.r, dashboard.r, ledger.r, problem.r, unit.r, bulletins.r, evidence.r, static.fallback]
+
+
+def projections() -> Sequence[Any]:
+    from .trend import TrendProjection
+
+    return [TrendProjection()]
+
+
+WARM_SECONDS = 120.0
+
+
+async def _runtime(kernel: Kernel) -> None:
+    """Background job of the kernel service: keep the city's dashboard figures warm; close the HTTP
+    client at stop."""
+    import logging
+
+    from .auth import WEB_ACTOR
+    from .runtime import Web, attach
+
+    log = logging.getLogger("ducha.web")
+    web = kernel.extras.get("web")
+    if web is None:
+        web = Web(load_settings())
+        attach(web, kernel)
+    try:
+        while True:
+            try:
+                await web.figures.warm(web.services, web.minter.mint(WEB_ACTOR))
+            except Exception as exc:  # noqa: BLE001 - the services may not be up yet; try again later
+                log.info("dashboard warm-up skipped: %r", exc)
+            await asyncio.sleep(WARM_SECONDS)
+    finally:
+        await web.aclose()
+
+
+def spec() -> ServiceSpec:
+    return ServiceSpec(
+        name="web",
+        title=TITLE,
+        default_port=8100,
+        description="One URL for every role: the office's dashboard, the ledger, problem pages with the "
+                    "actions each person may take, the unit view and bulletins. Calls the four services "
+                    "with the signed-in person's token.",
+        projections=projections,
+        routers=routers,
+        background=[_runtime],
+    )
+
+
+def create_web_app(settings: WebSettings | None = None, transport: Any = None) -> FastAPI:
+    """A stand-alone workbench (no NATS): for `uvicorn --factory ducha_web.app:create_web_app` and
+    the fast tests (`transport` replaces the network to the services)."""
+    from .runtime import Web
+
+    resolved = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.web = Web(resolved, transport=transport)
+        try:
+            yield
+        finally:
+            await app.state.web.aclose()
+
+    app = FastAPI(title=TITLE, lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": "web"}
+
+    for router in routers():
+        app.include_router(router)
+    return app

@@ -1,0 +1,74 @@
+"""Evidence downloads and thumbnails: only to a person who may see a problem that refers to the
+file (the services decide who sees the problem; the hash must be among the problem's evidence)."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from .. import backend
+from ..evidence import HEX
+from ..runtime import get_web, require_session
+from ..services import ApiError
+from ..timeline import evidence_refs
+from .common import router
+
+r = router()
+# (token, problem) -> (when, refs): a page with many thumbnails asks the services once, not per image
+_SEEN: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+SEEN_SECONDS = 60.0
+
+
+async def _allowed(request: Request, sha: str, problem: str) -> bool:
+    session = await require_session(request)
+    web = await get_web(request)
+    if not HEX.match(sha) or not problem:
+        return False
+    key = (session.token, problem)
+    now = time.monotonic()
+    cached = _SEEN.get(key)
+    # a hash not in the cached list may have been added since (a new submission): ask again then
+    if cached is None or now - cached[0] > SEEN_SECONDS or sha not in cached[1]:
+        try:
+            view = await backend.problem(web.services, session.token, problem)
+        except ApiError as exc:
+            if exc.status == 401:
+                raise
+            return False
+        if len(_SEEN) > 5000:
+            _SEEN.clear()
+        cached = _SEEN[key] = (now, frozenset(evidence_refs(view)))
+    return sha in cached[1]
+
+
+@r.get("/evidence/{sha}", include_in_schema=False)
+async def download(request: Request, sha: str, problem: str = "") -> Response:
+    if not await _allowed(request, sha, problem):
+        return Response("未找到，或您无权查看", status_code=404, media_type="text/plain; charset=utf-8")
+    web = await get_web(request)
+    got = await web.evidence.get(sha)
+    if got is None:
+        return Response("文件不存在", status_code=404, media_type="text/plain; charset=utf-8")
+    data, meta = got
+    name = meta.get("name") or sha
+    ctype = meta.get("content_type") or "application/octet-stream"
+    inline = ctype.startswith("image/") or ctype == "application/pdf"
+    disp = "inline" if inline else "attachment"
+    return Response(data, media_type=ctype, headers={
+        "Content-Disposition": f"{disp}; filename=\"{sha[:12]}\"; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"})
+
+
+@r.get("/evidence/{sha}/thumb", include_in_schema=False)
+async def thumbnail(request: Request, sha: str, problem: str = "") -> Response:
+    if not await _allowed(request, sha, problem):
+        return Response(status_code=404)
+    web = await get_web(request)
+    data = await web.evidence.thumbnail(sha)
+    if data is None:
+        return Response(status_code=404)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})

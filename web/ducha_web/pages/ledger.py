@@ -1,0 +1,110 @@
+"""The ledger (台账): filters, sort, search and paging done by the rectification service; the
+Excel export gives exactly the rows and columns shown, in the same order."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from ducha.contracts.base import Role
+from fastapi import Request
+from fastapi.responses import Response
+
+from .. import backend
+from ..excel import ledger_xlsx
+from ..labels import LIGHT_ZH, SEVERITY_ZH, STATUS_ORDER, STATUS_ZH
+from ..runtime import get_web, render, require_session
+from .common import clear_flash, router, take_flash
+
+r = router()
+SORTS = {"": "默认（红灯优先）", "deadline": "整改时限 ↑", "-deadline": "整改时限 ↓", "-updated": "最近更新",
+         "unit": "单位", "-progress": "进度 ↓"}
+FILTER_NAMES = ("round_id", "team_id", "unit_id", "category", "status", "light", "severity", "q", "sort")
+
+
+def _filters(request: Request) -> dict[str, str]:
+    out = {}
+    for name in FILTER_NAMES:
+        value = (request.query_params.get(name) or "").strip()
+        if value:
+            out[name] = value[:100]
+    return out
+
+
+async def _options(web: Any, token: str, role: Role, round_id: str | None) -> dict[str, Any]:
+    s = web.services
+    rounds, teams, units, caps = await asyncio.gather(
+        backend.rounds(s, token),
+        backend.teams(s, token, round_id) if role in (Role.OFFICE, Role.CADRE) else asyncio.sleep(0, []),
+        backend.units(s, token) if role in (Role.OFFICE, Role.CADRE, Role.TEAM) else asyncio.sleep(0, []),
+        backend.query_params(s, "rectification", "/v1/ledger"),
+    )
+    categories: list[str] = []
+    for rd in rounds:
+        if not round_id or rd["id"] == round_id:
+            for c in rd.get("focus_areas") or []:
+                if c not in categories:
+                    categories.append(c)
+    return {"rounds": rounds, "teams": teams, "units": units, "categories": categories, "caps": caps}
+
+
+def _service_filters(f: dict[str, str], caps: set[str]) -> dict[str, str]:
+    """Only what the service does server-side (never filter or sort a page in the browser)."""
+    return {k: v for k, v in f.items() if not caps or k in caps}
+
+
+@r.get("/ledger", include_in_schema=False)
+async def ledger_page(request: Request, page: int = 1) -> Response:
+    session = await require_session(request)
+    web = await get_web(request)
+    f = _filters(request)
+    size = web.settings.page_size
+    page = max(1, page)
+    opts = await _options(web, session.token, session.actor.role, f.get("round_id"))
+    caps = opts["caps"]
+    sent = _service_filters(f, caps)
+    result, reported = await asyncio.gather(
+        backend.ledger(web.services, session.token, sent, size, (page - 1) * size),
+        backend.optional(backend.reported_problems(web.services, session.token, 100, round_id=f.get("round_id")),
+                         {"items": [], "total": 0})
+        if session.actor.role == Role.TEAM else asyncio.sleep(0, None),
+    )
+    total = int(result.get("total", 0))
+    pages = max(1, (total + size - 1) // size)
+    query = urlencode(f)
+    ctx = take_flash(request)
+    resp = await render(
+        request, "ledger.html", session, "ledger", f=f, result=result, total=total, page=page, pages=pages,
+        query=query, sorts=SORTS, statuses=STATUS_ORDER + ["withdrawn", "duplicate"],
+        ignored=[k for k in f if k not in sent], reported=reported, status_zh=STATUS_ZH,
+        light_zh=LIGHT_ZH, severity_zh=SEVERITY_ZH, **opts, **ctx)
+    return clear_flash(resp, ctx)
+
+
+@r.get("/ledger.xlsx", include_in_schema=False)
+async def ledger_export(request: Request) -> Response:
+    session = await require_session(request)
+    web = await get_web(request)
+    f = _filters(request)
+    caps = await backend.query_params(web.services, "rectification", "/v1/ledger")
+    sent = _service_filters(f, caps)
+    limit = web.settings.export_max_rows
+    first = await backend.ledger(web.services, session.token, sent, backend.MAX_PAGE, 0)
+    rows: list[dict[str, Any]] = list(first.get("items", []))
+    total = min(int(first.get("total", 0)), limit)
+    offsets = list(range(len(rows), total, backend.MAX_PAGE))
+    for i in range(0, len(offsets), 4):  # the rest of the pages, four at a time, in order
+        pages = await asyncio.gather(*(backend.ledger(web.services, session.token, sent,
+                                                      min(backend.MAX_PAGE, total - off), off)
+                                       for off in offsets[i:i + 4]))
+        for chunk in pages:
+            rows.extend(chunk.get("items", []))
+    described = "；".join(f"{k}={v}" for k, v in sent.items()) or "全部"
+    today = date.today().isoformat()
+    body = await asyncio.to_thread(ledger_xlsx, rows, f"问题台账（导出于 {today}）", f"筛选条件：{described}")
+    name = f"问题台账-{today}.xlsx"
+    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=\"ledger-{today}.xlsx\"; "
+                                                    f"filename*=UTF-8''{quote(name)}"})

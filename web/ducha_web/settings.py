@@ -1,0 +1,135 @@
+"""Settings of the web workbench, from the environment, validated once at start.
+
+Web-specific settings are `DUCHA_WEB_<NAME>`; the services' base URLs are `DUCHA_<SERVICE>_URL`
+(default `http://127.0.0.1:<DUCHA_<SERVICE>_PORT or the service's default port>`), so `ducha run`
+with custom ports needs nothing more. The data folder is `DUCHA_DATA_DIR` (default ./data).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {"intake": 8101, "rectification": 8102, "verification": 8103, "notify": 8104}
+
+
+def _service_url(name: str) -> str:
+    explicit = os.environ.get(f"DUCHA_{name.upper()}_URL")
+    if explicit:
+        return explicit.rstrip("/")
+    port = os.environ.get(f"DUCHA_{name.upper()}_PORT") or str(SERVICE_PORTS[name])
+    host = os.environ.get("DUCHA_WEB_SERVICES_HOST", "127.0.0.1")
+    return f"http://{host}:{port}"
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUCHA_WEB_", extra="ignore", populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8100, ge=1, le=65535)
+    data_dir: Path = Field(
+        default=Path("data"), validation_alias=AliasChoices("DUCHA_WEB_DATA_DIR", "DUCHA_DATA_DIR")
+    )
+    title: str = "督查工作台"
+    city: str = Field(default="本市", description="shown in the header, e.g. 某某市")
+
+    # the four services (BFF targets)
+    intake_url: str = Field(default_factory=lambda: _service_url("intake"))
+    rectification_url: str = Field(default_factory=lambda: _service_url("rectification"))
+    verification_url: str = Field(default_factory=lambda: _service_url("verification"))
+    notify_url: str = Field(default_factory=lambda: _service_url("notify"))
+    request_timeout: float = Field(default=15.0, gt=0, le=300)
+    audit_url: str | None = Field(
+        default=None, description="the service that includes ducha.audit's router (GET /v1/audit/problems/"
+        "<id>/timeline); unset = intake's URL (intake serves it)")
+
+    # sign-in
+    auth: Literal["demo", "oidc"] = Field(
+        default="demo", description="demo: pick a demo account; oidc: the city's single sign-on"
+    )
+    session_secret: str | None = Field(
+        default=None, description="signs the session cookie; unset = <data_dir>/keys/web-session.key"
+    )
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    cookie_secure: bool = Field(default=False, description="set behind HTTPS")
+    issuer_key_file: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM) that signs tokens; unset = <data_dir>/keys"
+    )
+    oidc_issuer: str | None = Field(default=None, description="e.g. https://sso.example.gov.cn/realms/city")
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_redirect_uri: str | None = Field(default=None, description="https://<web>/auth/callback")
+    oidc_scopes: str = "openid profile"
+    oidc_role_claim: str = Field(default="ducha_role", description="claim holding office/team/unit/...")
+    oidc_unit_claim: str = "ducha_unit"
+    oidc_team_claim: str = "ducha_team"
+    oidc_leader_claim: str = "ducha_team_leader"
+    oidc_name_claim: str = "name"
+
+    # evidence files
+    evidence_store: Literal["local", "s3"] = "local"
+    evidence_dir: Path | None = Field(default=None, description="unset = <data_dir>/evidence")
+    evidence_max_mb: int = Field(default=25, ge=1, le=1024)
+    s3_endpoint: str | None = Field(default=None, description="e.g. http://minio:9000")
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_prefix: str = "evidence/"
+
+    page_size: int = Field(default=50, ge=5, le=500)
+    export_max_rows: int = Field(default=20000, ge=100, le=1_000_000)
+
+    @field_validator("intake_url", "rectification_url", "verification_url", "notify_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def resolved_evidence_dir(self) -> Path:
+        return self.evidence_dir or (self.data_dir / "evidence")
+
+    def service_urls(self) -> dict[str, str]:
+        return {
+            "intake": self.intake_url,
+            "rectification": self.rectification_url,
+            "verification": self.verification_url,
+            "notify": self.notify_url,
+        }
+
+    def check(self) -> None:
+        """Cross-field checks with one line per problem (raised at start)."""
+        problems = []
+        if self.auth == "oidc":
+            for name in ("oidc_issuer", "oidc_client_id", "oidc_redirect_uri"):
+                if not getattr(self, name):
+                    problems.append(f"DUCHA_WEB_{name.upper()} is required when DUCHA_WEB_AUTH=oidc")
+        if self.evidence_store == "s3":
+            for name in ("s3_bucket",):
+                if not getattr(self, name):
+                    problems.append(f"DUCHA_WEB_{name.upper()} is required when DUCHA_WEB_EVIDENCE_STORE=s3")
+        if problems:
+            raise SystemExit("invalid configuration for web:\n  " + "\n  ".join(problems))
+
+
+def load_settings(**overrides: object) -> WebSettings:
+    try:
+        settings = WebSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = ["invalid configuration for web:"]
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  DUCHA_WEB_{name.upper()}: {err['msg']}")
+        raise SystemExit("\n".join(lines)) from None
+    settings.check()
+    return settings
