@@ -11,7 +11,7 @@ from ducha.kernel.errors import NotFound
 from ducha.kernel.http import CurrentActor, ReadAfter
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ..domain.access import require_view
+from ..domain.access import refuse_public, require_view
 from ..export import ledger_workbook
 from ..queries import LedgerFilter, ledger, problem_detail, scope_filter
 from ..repository import read_facts, read_helper_ids
@@ -74,6 +74,7 @@ async def export_ledger(
 @router.get("/problems/{problem_id}", summary="one problem's rectification: ledger line, extensions, "
             "reminders, help, history")
 async def get_problem(problem_id: str, actor: CurrentActor, request: Request) -> ProblemDetail:
+    refuse_public(actor)
     kernel = kernel_of(request)
     facts = await asyncio.to_thread(read_facts, kernel.engine, problem_id)
     if facts is None or not facts.fed_back:

@@ -57,6 +57,13 @@ def require_helper_role(actor: Actor, facts: ProblemFacts) -> None:
         raise Forbidden(f"only the assigned helper department may report help (you are '{actor.role.value}')")
 
 
+def refuse_public(actor: Actor) -> None:
+    """Decided by the role alone, before any lookup: the answer must not depend on whether (or
+    how recently) the problem became visible here."""
+    if actor.role == Role.PUBLIC:
+        raise Forbidden("the rectification ledger is not public; see published bulletins")
+
+
 def require_view(actor: Actor, facts: ProblemFacts, helper_ids: Collection[str]) -> None:
     """Reading one problem: its unit, its team, a helper assigned to it, the office and cadre supervision."""
     role = actor.role
@@ -68,6 +75,5 @@ def require_view(actor: Actor, facts: ProblemFacts, helper_ids: Collection[str])
         return
     if role == Role.HELPER and actor.unit_id in helper_ids:
         return
-    if role == Role.PUBLIC:
-        raise Forbidden("the rectification ledger is not public; see published bulletins")
+    refuse_public(actor)
     raise _not_visible(facts)
