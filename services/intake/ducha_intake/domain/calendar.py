@@ -1,33 +1,13 @@
-"""Dates as the city sees them (Asia/Shanghai) and working-day arithmetic for deadlines."""
+"""Dates as the city sees them: the shared calendar (ducha.kernel.calendar) plus plain day sums."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from ducha.kernel.calendar import CITY_TZ as LOCAL_TZ
+from ducha.kernel.calendar import add_working_days, local_date
 
-
-def local_date(moment: datetime) -> date:
-    """The calendar date of `moment` in Shanghai."""
-    return moment.astimezone(LOCAL_TZ).date()
-
-
-def add_working_days(start: date, days: int, holidays: Iterable[date] = ()) -> date:
-    """The date `days` working days (Mon–Fri, not a holiday) after `start`.
-
-    `start` itself never counts: feedback on Friday with 1 working day gives Monday."""
-    if days < 0:
-        raise ValueError("days must not be negative")
-    off = frozenset(holidays)
-    current = start
-    left = days
-    while left:
-        current += timedelta(days=1)
-        if current.weekday() < 5 and current not in off:
-            left -= 1
-    return current
+__all__ = ["LOCAL_TZ", "add_days", "add_working_days", "local_date"]
 
 
 def add_days(start: date, days: int) -> date:
