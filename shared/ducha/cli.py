@@ -11,12 +11,11 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -25,6 +24,7 @@ from .contracts.base import Actor, Role
 from .kernel.identity import TokenIssuer, ensure_local_keys
 from .kernel.natsserver import NatsServer, PortInUseError, port_is_free
 from .kernel.service import ServiceSpec
+from .supervisor import MAX_CRASHES, Child, Supervisor
 
 DEFAULT_NATS_PORT = 4322  # not 4222: Debian's own nats-server often sits there
 
@@ -69,41 +69,55 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     env = dict(os.environ)
     env.update(DUCHA_NATS_URL=server.url, DUCHA_DATA_DIR=str(data_dir))
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        for name, port in ports.items():
-            procs[name] = subprocess.Popen(
+
+    def service_starter(name: str, port: int) -> Callable[[], subprocess.Popen[bytes]]:
+        def start() -> subprocess.Popen[bytes]:
+            # Own session: Ctrl-C reaches only the supervisor, which stops services before NATS.
+            return subprocess.Popen(
                 [
                     sys.executable, "-m", "ducha.kernel.serve", name,
                     "--host", args.host, "--port", str(port),
                 ],
-                env=env,
+                env=env, start_new_session=True,
             )
-        for name, port in ports.items():
-            _wait_healthy(name, args.host, port, procs[name])
+        return start
+
+    def nats_starter() -> subprocess.Popen[bytes]:
+        proc = server.start().process
+        assert proc is not None
+        return proc
+
+    nats_child = Child("nats-server", nats_starter, proc=server.process, stop_last=True)
+    nats_child.started_at = time.monotonic()
+    children = [Child(name, service_starter(name, port)) for name, port in ports.items()]
+    supervisor = Supervisor([*children, nats_child])
+    try:
+        for child in children:
+            child.launch()
+        for child in children:
+            assert child.proc is not None
+            _wait_healthy(child.name, args.host, ports[child.name], child.proc)
         if args.demo:
             print("filling the system with a demo city (python -m ducha_web.demo) ...", flush=True)
             subprocess.run([sys.executable, "-m", "ducha_web.demo"], env=env, check=False)
         print()
         print("Ducha (督查) is running:")
         print(f"  nats-server {server.url}  (JetStream store {data_dir / 'jetstream'})")
-        for name, port in ports.items():
-            print(f"  {name:<13} http://{args.host}:{port}   (API docs: http://{args.host}:{port}/docs)")
+        for child in children:
+            port = ports[child.name]
+            pid = child.proc.pid if child.proc else "?"
+            print(f"  {child.name:<13} http://{args.host}:{port}   "
+                  f"(API docs: http://{args.host}:{port}/docs, pid {pid})")
         issuer = TokenIssuer(keys.private_pem)
         token = issuer.issue(Actor(id="office-admin", name="督查办管理员", role=Role.OFFICE))
         print("\nAn office token for trying the API (valid 12 h; more with `ducha token --help`):")
         print(f"  export TOKEN={token}")
-        print("\nPress Ctrl-C to stop.", flush=True)
-        return _supervise(procs)
+        print(f"\nA crashed service is restarted (after {MAX_CRASHES} crashes in a row everything "
+              "stops). Press Ctrl-C to stop.", flush=True)
+        supervisor.install_signal_handlers()
+        return supervisor.run()
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        supervisor.stop_all()
         server.stop()
 
 
@@ -119,24 +133,6 @@ def _wait_healthy(name: str, host: str, port: int, proc: subprocess.Popen[bytes]
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"error: service {name} did not answer /health on port {port} within 60 s")
-
-
-def _supervise(procs: dict[str, subprocess.Popen[bytes]]) -> int:
-    stop = {"now": False}
-
-    def _handler(_sig: int, _frame: object) -> None:
-        stop["now"] = True
-
-    signal.signal(signal.SIGINT, _handler)
-    signal.signal(signal.SIGTERM, _handler)
-    while not stop["now"]:
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                print(f"error: service {name} stopped with code {proc.returncode}", file=sys.stderr)
-                return 1
-        time.sleep(0.5)
-    print("stopping ...")
-    return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:

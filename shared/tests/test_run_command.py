@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,34 +27,68 @@ def _env(tmp_path: Path, ports: dict[str, int]) -> dict[str, str]:
     return env
 
 
-def test_run_starts_nats_and_all_services_and_stops_them(tmp_path: Path) -> None:
+def _read_until(proc: subprocess.Popen[str], lines: list[str], marker: str, timeout: float) -> str:
+    """Collect the supervisor's output until a line contains `marker` (or it exits)."""
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if marker in line or proc.poll() is not None:
+            break
+    return "".join(lines)
+
+
+def _health(port: int) -> dict[str, str] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+            body: dict[str, str] = json.load(r)
+            return body
+    except OSError:
+        return None
+
+
+def test_run_starts_everything_restarts_a_killed_service_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     ports = {name: free_port() for name in [*SERVICES, "nats"]}
     proc = subprocess.Popen(
         [sys.executable, "-m", "ducha.cli", "run"], env=_env(tmp_path, ports),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    lines: list[str] = []
     try:
-        lines: list[str] = []
-        deadline = time.monotonic() + 90
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Press Ctrl-C" in line or proc.poll() is not None:
-                break
-        out = "".join(lines)
+        out = _read_until(proc, lines, "Press Ctrl-C", 90)
         assert "Ducha (督查) is running" in out, out
         assert f"nats://127.0.0.1:{ports['nats']}" in out
+        pids = {}
         for name in SERVICES:
             assert f"http://127.0.0.1:{ports[name]}" in out
-            with urllib.request.urlopen(f"http://127.0.0.1:{ports[name]}/health", timeout=5) as r:
-                assert json.load(r) == {"status": "ok", "service": name}
+            assert _health(ports[name]) == {"status": "ok", "service": name}
+            match = re.search(rf"^  {name} .*pid (\d+)\)$", out, re.MULTILINE)
+            assert match, out
+            pids[name] = int(match.group(1))
         assert (tmp_path / "data" / "keys" / "issuer-ed25519.pem").exists()
+
+        os.kill(pids["intake"], signal.SIGKILL)  # a crash, as the OOM killer would do it
+        out = _read_until(proc, lines, "restarted intake", 60)
+        assert "service intake killed by SIGKILL; restarting in 1 s" in out, out
+        assert proc.poll() is None, out
+        deadline = time.monotonic() + 60
+        while _health(ports["intake"]) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _health(ports["intake"]) == {"status": "ok", "service": "intake"}
+        for name in SERVICES:  # the others (and their pids) were never touched
+            assert _health(ports[name]) == {"status": "ok", "service": name}
+            if name != "intake":
+                os.kill(pids[name], 0)
+        with socket.create_connection(("127.0.0.1", ports["nats"]), timeout=5):
+            pass
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
     with socket.socket() as s:  # nats-server was stopped with it
         assert s.connect_ex(("127.0.0.1", ports["nats"])) != 0
+    for name in SERVICES:
+        assert _health(ports[name]) is None
 
 
 def test_run_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:

@@ -110,7 +110,11 @@ class NatsServer:
         conf = self.store_dir.parent / f"nats-{self.port}.conf"
         conf.write_text(server_config(self.port, self.store_dir, extra=self.extra_config))
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
-        self._proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
+        # Its own session: a Ctrl-C in the terminal must not stop it before the services that
+        # still write to it (`ducha run` stops it last).
+        self._proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=log, stderr=log, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -139,6 +143,10 @@ class NatsServer:
             self._proc.kill()
             self._proc.wait()
         self._proc = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._proc
 
     @property
     def pid(self) -> int | None:
