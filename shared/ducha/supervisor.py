@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 MAX_CRASHES = 5
 STABLE_SECONDS = 60.0
 MAX_BACKOFF_SECONDS = 30.0
-STOP_WAIT_SECONDS = 30.0  # a service's graceful limit plus its lifespan shutdown
+STOP_WAIT_SECONDS = 60.0  # a service's graceful limits (DUCHA_SHUTDOWN_GRACE_SECONDS + append budget) and lifespan
 
 
 def backoff_seconds(crashes: int) -> float:

@@ -17,6 +17,7 @@ from .clock import Clock, SystemClock
 from .errors import Conflict, DomainError, InvalidCommand
 from .observability import APPEND_SECONDS, APPENDED, COMMANDS, Timer
 from .eventstore import AppendUnacknowledged, ConcurrencyConflict, DuplicateAppend, EventStore, LoadedAggregate
+from .shutdown import ShutdownGate
 from .subjects import AggregateKey
 
 COMMAND_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
@@ -63,10 +64,18 @@ class CommandResult:
 
 
 class CommandRunner:
-    def __init__(self, store: EventStore, clock: Clock | None = None, service: str = "ducha") -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock | None = None,
+        service: str = "ducha",
+        gate: ShutdownGate | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock or SystemClock()
         self.service = service
+        # While the service stops, the gate refuses appends a request has not begun yet.
+        self.gate = gate or ShutdownGate()
 
     async def run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
         return await self._measured(self._run(key, ctx, decide))
@@ -118,6 +127,7 @@ class CommandRunner:
             if not payloads:
                 return CommandResult(key.aggregate_id, (), loaded.last_sequence)
             envelopes = self._envelopes(key, ctx, loaded, payloads)
+            self.gate.before_append()
             try:
                 result = await self.store.append(key, envelopes, loaded.last_sequence)
             except AppendUnacknowledged:
@@ -168,6 +178,7 @@ class CommandRunner:
                     parts.append((key, envs, loaded[key].last_sequence))
             if not parts:
                 return CommandResult(first.aggregate_id, (), max(x.last_sequence for x in loaded.values()))
+            self.gate.before_append()
             try:
                 result = await self.store.append_multi(parts)
             except AppendUnacknowledged:

@@ -41,6 +41,10 @@ class ServiceSettings(BaseSettings):
     ready_max_lag: int = Field(
         default=100, ge=0, description="readiness: at most this many events not yet applied"
     )
+    shutdown_grace_seconds: float = Field(
+        default=10.0, ge=0, le=300,
+        description="on stop: how long requests in flight may take before they are answered 503",
+    )
     log_level: str = Field(default="INFO", pattern="^(?i)(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(default="text", pattern="^(json|text)$")
 

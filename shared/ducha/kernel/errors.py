@@ -43,6 +43,13 @@ class InvalidCommand(DomainError):
     code = "invalid"
 
 
+class ServiceStopping(DomainError):
+    """The service is stopping and did not store this command. Safe to retry (elsewhere/later)."""
+
+    status = 503
+    code = "service_stopping"
+
+
 class NotYetVisible(DomainError):
     """This service has not yet applied an event the command depends on. Safe to retry."""
 

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..contracts.base import Actor, Role
 from .commands import CommandContext, check_command_id
-from .errors import DomainError, Forbidden, NotYetVisible, Unauthorized
+from .errors import DomainError, Forbidden, NotYetVisible, ServiceStopping, Unauthorized
 from .eventstore import EventStoreError
 
 log = logging.getLogger("ducha.http")
@@ -44,7 +44,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_req: Request, exc: DomainError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if isinstance(exc, NotYetVisible) else None
+        headers = {"Retry-After": "1"} if isinstance(exc, NotYetVisible | ServiceStopping) else None
         if isinstance(exc, Unauthorized):
             headers = {"WWW-Authenticate": "Bearer"}
         return error_response(exc.status, exc.code, exc.message, exc.field, headers=headers)
@@ -82,7 +82,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "no such thing (or not visible to you)"},
     409: {"model": ErrorResponse, "description": "state conflict or stale version"},
     422: {"model": ErrorResponse, "description": "invalid field; `field` names it"},
-    503: {"model": ErrorResponse, "description": "not yet visible to this service; retry"},
+    503: {"model": ErrorResponse,
+          "description": "not yet visible to this service, or the service is stopping; retry"},
 }
 
 

@@ -32,6 +32,7 @@ from .identity import TokenVerifier, ensure_local_keys
 from .observability import correlation_middleware, metrics_response
 from .projection import Projection, ProjectionRunner
 from .reaction import Reaction, ReactionRunner
+from .shutdown import ShutdownGate, ShutdownGuard
 
 log = logging.getLogger("ducha.service")
 
@@ -88,6 +89,7 @@ async def start_kernel(
     spec: ServiceSpec,
     settings: ServiceSettings,
     clock: Clock | None = None,
+    gate: ShutdownGate | None = None,
 ) -> Kernel:
     nc = await nats.connect(
         settings.nats_servers,
@@ -117,7 +119,7 @@ async def start_kernel(
         nc=nc,
         store=store,
         engine=engine,
-        commands=CommandRunner(store, clock or SystemClock(), spec.name),
+        commands=CommandRunner(store, clock or SystemClock(), spec.name, gate),
         verifier=TokenVerifier(public_pem),
         clock=clock or SystemClock(),
     )
@@ -169,14 +171,16 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        kernel = await start_kernel(spec, resolved, clock)
+        kernel = await start_kernel(spec, resolved, clock, gate)
         app.state.kernel = kernel
         try:
             yield
         finally:
             await stop_kernel(kernel)
 
+    gate = ShutdownGate()
     app = FastAPI(title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan)
+    app.state.shutdown_gate = gate  # `ducha.kernel.serve` opens it when uvicorn begins to stop
     install_error_handlers(app)
 
     @app.get("/health", tags=["ops"], summary="liveness")
@@ -184,6 +188,7 @@ def create_app(
         return {"status": "ok", "service": spec.name}
 
     app.middleware("http")(correlation_middleware(spec.name))
+    app.add_middleware(ShutdownGuard, gate=gate)  # added last: outermost of our middleware
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
