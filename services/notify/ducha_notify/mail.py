@@ -13,7 +13,12 @@ from .settings import NotifySettings
 
 class Mailer(Protocol):
     async def send(self, to: str, to_name: str, subject: str, body: str, message_key: str) -> None:
-        """Raise on failure."""
+        """Raise on failure; `ChannelUnconfigured` when no attempt can ever succeed."""
+
+
+class ChannelUnconfigured(Exception):
+    """The channel has no configuration (no SMTP server): retrying cannot help, so the attempt is
+    recorded as the final one."""
 
 
 class SmtpMailer:
@@ -32,10 +37,13 @@ class SmtpMailer:
         return msg
 
     async def send(self, to: str, to_name: str, subject: str, body: str, message_key: str) -> None:
+        host = self.settings.smtp_host
+        if not host:
+            raise ChannelUnconfigured("e-mail is not configured (DUCHA_NOTIFY_SMTP_HOST is unset)")
         msg = self._message(to, to_name, subject, body, message_key)
 
         def deliver() -> None:
-            with smtplib.SMTP(self.settings.smtp_host, self.settings.smtp_port,
+            with smtplib.SMTP(host, self.settings.smtp_port,
                               timeout=self.settings.smtp_timeout_seconds) as smtp:
                 smtp.send_message(msg)
 

@@ -21,6 +21,7 @@ from ducha.kernel.commands import CommandContext
 
 from . import formats
 from . import notifications as n
+from .mail import ChannelUnconfigured
 from .projections import subscription_row
 from .reminders import notification_key
 from .runtime import Runtime, wait_or_timeout
@@ -28,6 +29,10 @@ from .settings import subscription_secret
 
 log = logging.getLogger("ducha.notify.sender")
 MAX_PARALLEL = 16
+
+
+class Permanent(Exception):
+    """A delivery that no retry can make succeed (channel not configured, subscription gone)."""
 
 
 class NotificationSender:
@@ -40,6 +45,7 @@ class NotificationSender:
         self.not_before: dict[tuple[str, str, str], float] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.limit = asyncio.Semaphore(MAX_PARALLEL)
+        self.reported: set[tuple[str, str]] = set()  # permanent failures already logged
 
     def poke(self) -> None:
         self.wake.set()
@@ -76,13 +82,13 @@ class NotificationSender:
         attempt = max(row["attempts"], self.attempts.get(key, 0)) + 1
         try:
             async with self.limit:
-                error = await self._deliver(row)
+                error, permanent = await self._outcome(row)
             settings = self.rt.settings
             if error is None:
                 payload: Any = NotificationSent(channel=Channel(row["channel"]), address=row["address"],
                                                 person_id=row["person_id"], attempt=attempt)
             else:
-                final = attempt >= settings.send_max_attempts
+                final = permanent or attempt >= settings.send_max_attempts
                 payload = NotificationFailed(channel=Channel(row["channel"]), address=row["address"],
                                              person_id=row["person_id"], attempt=attempt, error=error[:500], final=final)
                 self.not_before[key] = time.monotonic() + settings.send_backoff_seconds * 2 ** (attempt - 1)
@@ -96,6 +102,16 @@ class NotificationSender:
             self.inflight.discard(key)
             self.wake.set()
 
+    async def _outcome(self, row: dict[str, Any]) -> tuple[str | None, bool]:
+        """(None, _) when delivered, else (the error, whether it is permanent)."""
+        try:
+            return await self._deliver(row), False
+        except Permanent as exc:
+            if (row["channel"], str(exc)) not in self.reported:  # once, not once per message
+                self.reported.add((row["channel"], str(exc)))
+                log.warning("%s notifications are not delivered, not retried: %s", row["channel"], exc)
+            return str(exc), True
+
     async def _deliver(self, row: dict[str, Any]) -> str | None:
         """None when delivered, else the error."""
         subject = row["subject"]
@@ -106,6 +122,10 @@ class NotificationSender:
                 await self.rt.mailer.send(row["address"], row["name"], subject, body, message_key)
                 return None
             return await self._robot(row)
+        except ChannelUnconfigured as exc:
+            raise Permanent(f"not configured: {exc}") from exc
+        except Permanent:
+            raise
         except Exception as exc:  # noqa: BLE001 - any failure is an outcome to record
             return f"{type(exc).__name__}: {exc}"
 
@@ -116,7 +136,7 @@ class NotificationSender:
 
         sub = await asyncio.to_thread(read)
         if sub is None or not sub["active"]:
-            return "the robot subscription is gone"
+            raise Permanent("the robot subscription is gone")
         text = row["body"].replace("{recipient_name}", "各位")
         body = formats.robot_text(WebhookFormat(sub["format"]), row["subject"], text)
         headers = {"Content-Type": "application/json; charset=utf-8",

@@ -23,7 +23,9 @@ class NotifySettings(BaseSettings):
     webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
     poll_seconds: float = Field(default=0.5, gt=0, description="how often an idle worker looks for new events")
     # e-mail
-    smtp_host: str = "127.0.0.1"
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset = no e-mail: each mail is recorded once as failed "
+                                  "(not configured) and never retried")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_from: str = "ducha@localhost"
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)

@@ -163,6 +163,7 @@ def fast_settings(**overrides: Any) -> Any:
         "webhook_backoff_max_seconds": 0.2, "poll_seconds": 0.1, "smtp_timeout_seconds": 2.0, "send_backoff_seconds": 0.1,
         "send_max_attempts": 3, "scan_interval_seconds": 3600.0,
     }
+    values["smtp_host"] = "127.0.0.1"  # where the tests' SMTP server (or nothing) listens
     values.update(overrides)
     return NotifySettings(**values)
 

@@ -29,7 +29,7 @@ from ducha.kernel.clock import ManualClock
 from ducha.kernel.natsserver import NatsServer, free_port
 from ducha.testing.plugin import fresh_database_url, run_service
 from ducha_notify.app import spec
-from ducha_notify.reminders import scan
+from ducha_notify.reminders import notification_key, scan
 
 from .conftest import (  # type: ignore[import-not-found]
     OFFICE,
@@ -189,3 +189,25 @@ async def test_unreachable_mail_server_fails_recorded_and_blocks_nothing(
         robots = [x for x in record[0]["deliveries"] if x["channel"] == "robot"]
         assert [x["status"] for x in robots] == ["sent"]
     await robot.stop()
+
+
+async def test_mail_without_an_smtp_server_configured_is_recorded_once_as_unconfigured_and_not_retried(
+    nats_server: NatsServer, tmp_path: Path, keys: Any
+) -> None:
+    settings = fast_settings(smtp_host=None, send_max_attempts=5)
+    async with run_service(spec(settings), nats_server.url, tmp_path, keys) as svc:
+        emit = make_emit(svc.kernel.commands)
+        await seed_directory(emit)
+        await emit(issue(), "P1", "U1")
+        await emit(FED_BACK, "P1", "U1")
+        await settle(svc)
+        record = (await svc.client.get("/v1/notifications", headers=svc.headers(OFFICE))).json()
+        mails = [x for x in record[0]["deliveries"] if x["channel"] == "email"]
+        assert mails and all(x["status"] == "failed" and x["attempts"] == 1 for x in mails), mails
+        assert all("not configured" in x["last_error"] for x in mails)
+        # Well past the retry backoff: nothing more is recorded for these mails.
+        sender_rounds = svc.kernel.extras["notify"].settings.send_backoff_seconds * 2 ** 4
+        await asyncio.sleep(sender_rounds)
+        loaded = await svc.kernel.store.load(notification_key(record[0]["id"]))
+        failed = [e for e in loaded.events if e.event_type == "NotificationFailed"]
+        assert len(failed) == len(mails) and all(e.payload.final for e in failed)
