@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .clock import Clock, OffsetClock, SystemClock, parse_offset
 from .db import sqlite_url
 
 
@@ -45,6 +46,13 @@ class ServiceSettings(BaseSettings):
         default=10.0, ge=0, le=300,
         description="on stop: how long requests in flight may take before they are answered 503",
     )
+    production: bool = Field(
+        default=False, description="a production deployment: development-only settings are refused"
+    )
+    dev_clock_offset: str | None = Field(
+        default=None,
+        description="development only: run the service clock ahead (or behind), e.g. +7d, -2h, 1d12h",
+    )
     log_level: str = Field(default="INFO", pattern="^(?i)(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(default="text", pattern="^(json|text)$")
 
@@ -57,6 +65,27 @@ class ServiceSettings(BaseSettings):
                     "each comma-separated URL must start with nats://, tls://, ws:// or wss://"
                 )
         return value
+
+    @field_validator("dev_clock_offset")
+    @classmethod
+    def _offset(cls, value: str | None) -> str | None:
+        if value:
+            parse_offset(value)
+        return value or None
+
+    @model_validator(mode="after")
+    def _no_dev_settings_in_production(self) -> "ServiceSettings":
+        if self.production and self.dev_clock_offset:
+            raise ValueError(
+                "DUCHA_DEV_CLOCK_OFFSET is for development only and refused when DUCHA_PRODUCTION is set"
+            )
+        return self
+
+    def clock(self) -> Clock:
+        """The service clock: the system's, moved by the development offset if one is set."""
+        if self.dev_clock_offset:
+            return OffsetClock(parse_offset(self.dev_clock_offset))
+        return SystemClock()
 
     @property
     def nats_servers(self) -> list[str]:
@@ -97,6 +126,9 @@ class ServiceSettings(BaseSettings):
             lines = [f"invalid configuration for {service}:"]
             for err in exc.errors():
                 name = ".".join(str(p) for p in err["loc"])
+                if not name:  # a rule across settings names them in its message
+                    lines.append(f"  {err['msg'].removeprefix('Value error, ')}")
+                    continue
                 lines.append(f"  DUCHA_{name.upper()} (or {prefix}{name.upper()}): {err['msg']}")
             raise ConfigError("\n".join(lines)) from None
         return settings

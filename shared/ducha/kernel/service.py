@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from ..contracts import registry as event_registry
 from ..contracts.base import Actor
-from .clock import Clock, SystemClock
+from .clock import Clock
 from .commands import CommandRunner
 from .config import ServiceSettings
 from .db import make_engine
@@ -113,15 +113,20 @@ async def start_kernel(
         public_pem = settings.jwt_public_key_file.read_bytes()
     else:
         public_pem = ensure_local_keys(settings.key_dir).public_pem
+    if clock is None:
+        clock = settings.clock()
+        if settings.dev_clock_offset:
+            log.warning("development clock: %s runs %s off the real time (DUCHA_DEV_CLOCK_OFFSET)",
+                        spec.name, settings.dev_clock_offset)
     kernel = Kernel(
         spec=spec,
         settings=settings,
         nc=nc,
         store=store,
         engine=engine,
-        commands=CommandRunner(store, clock or SystemClock(), spec.name, gate),
+        commands=CommandRunner(store, clock, spec.name, gate),
         verifier=TokenVerifier(public_pem),
-        clock=clock or SystemClock(),
+        clock=clock,
     )
     for projection in spec.projections():
         runner = ProjectionRunner(engine, store, projection, spec.name)
