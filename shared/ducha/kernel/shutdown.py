@@ -38,6 +38,8 @@ class InFlight:
 
     task: asyncio.Task[object] | None
     appending: bool = False  # it has begun to append: it must finish, never be cut off
+    started: bool = False  # its response has begun
+    event_stream: bool = False  # a server-sent events stream, which never ends by itself
 
 
 _current: ContextVar[InFlight | None] = ContextVar("ducha_in_flight", default=None)
@@ -56,16 +58,24 @@ class ShutdownGate:
             return
         self.draining = True
         log.info("stopping: %d request(s) in flight, %.0f s to finish", len(self._in_flight), grace_seconds)
+        # Event streams are ended now (their clients reconnect elsewhere), not after the grace.
+        self._cut([r for r in self._in_flight if r.event_stream])
         self._timer = asyncio.get_running_loop().call_later(grace_seconds, self._expire)
 
     def _expire(self) -> None:
         self.expired = True
-        cut = [r for r in self._in_flight if not r.appending and r.task is not None and not r.task.done()]
+        # A response already under way (an export being streamed) is not cut: a body ended early
+        # could look complete. uvicorn's own, later limit still bounds it.
+        cut = [r for r in self._in_flight if not r.appending and not r.started]
         if cut:
             log.warning("stopping: grace period over, answering %d request(s) with 503", len(cut))
-        for record in cut:
-            assert record.task is not None
-            record.task.cancel("service stopping")
+        self._cut(cut)
+
+    @staticmethod
+    def _cut(records: list[InFlight]) -> None:
+        for record in records:
+            if record.task is not None and not record.task.done():
+                record.task.cancel("service stopping")
 
     def before_append(self) -> None:
         """Called by the command runner before each append. After the grace period, a request
@@ -126,12 +136,14 @@ class ShutdownGuard:
             await send_stopping(send)
             return
         record = InFlight(asyncio.current_task())
-        started = False
 
         async def tracked_send(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
+                record.started = True
+                record.event_stream = any(
+                    k.lower() == b"content-type" and v.startswith(b"text/event-stream")
+                    for k, v in message.get("headers", ())
+                )
             await send(message)
 
         token = _current.set(record)
@@ -139,13 +151,13 @@ class ShutdownGuard:
         try:
             await self.app(scope, receive, tracked_send)
         except asyncio.CancelledError:
-            if not gate.draining:
-                raise  # not the stop's doing
+            if not gate.draining or (record.started and not record.event_stream):
+                raise  # not the stop's doing, or a body under way that must not look complete
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()  # the stop cancelled it to answer it: answer instead of dying
-            if started:
-                # A stream (server-sent events) under way: end it cleanly, the client reconnects.
+            if record.started:
+                # Server-sent events: end the stream cleanly, the client reconnects.
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             else:
                 await send_stopping(send, stored_unknown=record.appending)
