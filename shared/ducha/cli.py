@@ -108,6 +108,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             pid = child.proc.pid if child.proc else "?"
             print(f"  {child.name:<13} http://{args.host}:{port}   "
                   f"(API docs: http://{args.host}:{port}/docs, pid {pid})")
+        if os.environ.get("DUCHA_DEV_CLOCK_OFFSET"):
+            print(f"  development clock: every service runs {os.environ['DUCHA_DEV_CLOCK_OFFSET']} "
+                  "off the real time (DUCHA_DEV_CLOCK_OFFSET)")
         issuer = TokenIssuer(keys.private_pem)
         token = issuer.issue(Actor(id="office-admin", name="督查办管理员", role=Role.OFFICE))
         print("\nAn office token for trying the API (valid 12 h; more with `ducha token --help`):")
