@@ -19,14 +19,17 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
+from .clisupport import DEFAULT_NATS_PORT, CliError, OneLineParser, run_command, service_settings
+from .clisupport import data_dir as _cli_data_dir
 from .contracts.base import Actor, Role
 from .kernel.identity import TokenIssuer, ensure_local_keys
 from .kernel.natsserver import NatsServer, PortInUseError, port_is_free
 from .kernel.service import ServiceSpec
 from .supervisor import MAX_CRASHES, Child, Supervisor
 
-DEFAULT_NATS_PORT = 4322  # not 4222: Debian's own nats-server often sits there
+__all__ = ["DEFAULT_NATS_PORT", "build_parser", "main", "service_specs"]
 
 
 def service_specs() -> dict[str, ServiceSpec]:
@@ -40,7 +43,7 @@ def service_specs() -> dict[str, ServiceSpec]:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir or os.environ.get("DUCHA_DATA_DIR", "data")).resolve()
+    return _cli_data_dir(args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -153,23 +156,31 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from .kernel.config import ServiceSettings
-    from .kernel.rebuild import rebuild_service
-
     specs = service_specs()
     names = list(specs) if args.service == "all" else [args.service]
+    unknown = [name for name in names if name not in specs]
+    if unknown:
+        raise CliError(f"no service {unknown[0]!r}: name one of {', '.join(specs)} or 'all'")
     for name in names:
-        if name not in specs:
-            print(f"error: no service {name!r} (known: {', '.join(specs)})", file=sys.stderr)
-            return 2
-        settings = ServiceSettings.for_service(name, specs[name].default_port)
-        summary = asyncio.run(rebuild_service(specs[name], settings))
+        settings = service_settings(args, name, specs[name].default_port)
+        summary = asyncio.run(_rebuild(specs[name], settings))
         print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
+async def _rebuild(spec: ServiceSpec, settings: Any) -> dict[str, Any]:
+    from .clisupport import connect
+    from .kernel.rebuild import rebuild_service
+
+    nc = await connect(settings.nats_url)
+    try:
+        return await rebuild_service(spec, settings, nc)
+    finally:
+        await nc.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ducha", description="Ducha (督查) command line")
+    parser = OneLineParser(prog="ducha", description="Ducha (督查) command line")
     parser.add_argument("--data-dir", help="data folder (default $DUCHA_DATA_DIR or ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -191,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     reb = sub.add_parser("rebuild", help="drop a service's projections and replay them from the log")
     reb.add_argument("service", help="service name or 'all'")
+    reb.add_argument("--nats", help="NATS URL (default $DUCHA_NATS_URL, else port $DUCHA_NATS_PORT as `ducha run`)")
     reb.set_defaults(func=cmd_rebuild)
     __import__("ducha.audit.cli", fromlist=["register"]).register(sub)  # `ducha audit ...` (docs/audit.md)
     return parser
@@ -198,11 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(args.func, args)
 
 
 if __name__ == "__main__":

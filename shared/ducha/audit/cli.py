@@ -5,29 +5,41 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from ..clisupport import CliError, connect, data_dir, nats_url
+
+T = TypeVar("T")
 
 
 def _nats_url(args: argparse.Namespace) -> str:
-    from ..cli import DEFAULT_NATS_PORT
-
-    return str(args.nats or os.environ.get("DUCHA_NATS_URL") or f"nats://127.0.0.1:{DEFAULT_NATS_PORT}")
+    return nats_url(args)
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    from ..cli import _data_dir as data_dir
-
     return data_dir(args)
+
+
+def _with_nats(args: argparse.Namespace, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Connect as `ducha run`'s services do (same settings), run `work(nc)`, close."""
+
+    async def run() -> T:
+        nc = await connect(_nats_url(args))
+        try:
+            return await work(nc)
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from .sources import verify_file, verify_live
 
-    report = verify_file(args.file) if args.file else asyncio.run(verify_live(_nats_url(args), args.stream))
+    report = verify_file(args.file) if args.file else _with_nats(args, lambda nc: verify_live(nc, args.stream))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return 0 if report.ok else 1
@@ -52,16 +64,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     from .checkpoint import checkpoint_until_current
 
-    async def run() -> list[Any]:
-        import nats
-
-        nc = await nats.connect(_nats_url(args))
-        try:
-            return await checkpoint_until_current(nc, args.stream)
-        finally:
-            await nc.close()
-
-    recorded = asyncio.run(run())
+    recorded = _with_nats(args, lambda nc: checkpoint_until_current(nc, args.stream))
     for c in recorded:
         print(f"checkpoint up to sequence {c.up_to_sequence} ({c.events} events): {c.chain_hash}")
     if not recorded:
@@ -72,8 +75,8 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
-    header = asyncio.run(export(_nats_url(args), args.output, round_id=args.round, unit_id=args.unit,
-                                stream=args.stream, checkpoint=not args.no_checkpoint))
+    header = _with_nats(args, lambda nc: export(nc, args.output, round_id=args.round, unit_id=args.unit,
+                                                stream=args.stream, checkpoint=not args.no_checkpoint))
     print(f"wrote {args.output}: {header['events_included']} events included, {header['events_excluded']} "
           f"others as hashes, sequence 1..{header['last_sequence']}, chain hash {header['chain_hash']}")
     return 0
@@ -84,19 +87,11 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     from ..kernel.eventstore import EventStore
     from .timeline import problem_timeline, render_table, to_csv
 
-    async def run() -> list[dict[str, Any]]:
-        import nats
-
-        nc = await nats.connect(_nats_url(args))
-        try:
-            return await problem_timeline(EventStore(nc, registry, stream=args.stream), args.unit, args.problem)
-        finally:
-            await nc.close()
-
-    entries = asyncio.run(run())
+    entries = _with_nats(args, lambda nc: problem_timeline(EventStore(nc, registry, stream=args.stream),
+                                                           args.unit, args.problem))
     if not entries:
-        print(f"error: no events of problem {args.problem} at unit {args.unit}", file=sys.stderr)
-        return 1
+        raise CliError(f"no events of problem {args.problem} at unit {args.unit}: check both ids "
+                       f"(the unit is the one the problem was reported against)")
     if args.json:
         text = json.dumps({"problem_id": args.problem, "unit_id": args.unit, "events": entries},
                           ensure_ascii=False, indent=2)
@@ -115,7 +110,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import Progress, replay_all
 
-    results = asyncio.run(replay_all(_nats_url(args), _data_dir(args), args.service or None, Progress()))
+    results = _with_nats(args, lambda nc: replay_all(nc, _data_dir(args), args.service or None, Progress()))
     if args.json:
         print(json.dumps({k: [s.to_dict() for s in v] for k, v in results.items()}, ensure_ascii=False, indent=2))
     differing = 0
@@ -139,39 +134,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_as_of(args: argparse.Namespace) -> int:
-    import nats
-
     from ..cli import service_specs
+    from ..clisupport import service_settings
     from ..contracts import registry
-    from ..kernel.config import ServiceSettings
     from ..kernel.eventstore import EventStore
     from .replay import Progress, as_of
 
     specs = service_specs()
     if args.service not in specs:
-        print(f"error: no service {args.service!r} (known: {', '.join(specs)})", file=sys.stderr)
-        return 2
+        raise CliError(f"no service {args.service!r}: name one of {', '.join(specs)}")
     spec = specs[args.service]
-    settings = ServiceSettings.for_service(spec.name, spec.default_port, data_dir=_data_dir(args))
-    at = datetime.fromisoformat(args.at) if args.at else None
+    settings = service_settings(args, spec.name, spec.default_port)
+    try:
+        at = datetime.fromisoformat(args.at) if args.at else None
+    except ValueError:
+        raise CliError(f"--at {args.at!r} is not a time: write it like 2026-03-05T18:00:00+08:00") from None
     if at is not None and at.tzinfo is None:
         at = at.astimezone()  # local time
 
-    async def run() -> int:
-        nc = await nats.connect(_nats_url(args))
-        try:
-            scratch, target, summaries = await as_of(
-                spec, EventStore(nc, registry), settings.resolved_database_url(), sequence=args.sequence, at=at,
-                progress=Progress(), folder=Path(args.out) if args.out else None)
-        finally:
-            await nc.close()
-        scratch.engine.dispose()
-        for s in summaries:
-            print(f"{spec.name}/{s.projection}: {s.events} events applied up to sequence {target}")
-        print(f"state as of sequence {target}: {scratch.describe()}")
-        return 0
+    async def run(nc: Any) -> Any:
+        return await as_of(spec, EventStore(nc, registry), settings.resolved_database_url(), sequence=args.sequence,
+                           at=at, progress=Progress(), folder=Path(args.out) if args.out else None)
 
-    return asyncio.run(run())
+    scratch, target, summaries = _with_nats(args, run)
+    scratch.engine.dispose()
+    for s in summaries:
+        print(f"{spec.name}/{s.projection}: {s.events} events applied up to sequence {target}")
+    print(f"state as of sequence {target}: {scratch.describe()}")
+    return 0
 
 
 def register(subparsers: Any) -> None:
@@ -180,7 +170,7 @@ def register(subparsers: Any) -> None:
     sub = audit.add_subparsers(dest="audit_command", required=True)
 
     def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--nats", help="NATS URL (default $DUCHA_NATS_URL or the local `ducha run` server)")
+        p.add_argument("--nats", help="NATS URL (default $DUCHA_NATS_URL, else port $DUCHA_NATS_PORT as `ducha run`)")
         p.add_argument("--stream", default="DUCHA_EVENTS")
         return p
 

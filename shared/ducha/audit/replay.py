@@ -231,7 +231,7 @@ def names(projections: Sequence[Projection]) -> list[str]:
     return [p.name for p in projections]
 
 
-async def replay_all(nats_url: str, data_dir: Path, services: Sequence[str] | None = None,
+async def replay_all(nats_url: Any, data_dir: Path, services: Sequence[str] | None = None,
                      progress: Progress | None = None) -> dict[str, list[BuildSummary]]:
     """Rebuild every projection of every registered service (or of `services`) into scratch
     databases and compare each with that service's live database (its settings, as `ducha run`
@@ -247,7 +247,7 @@ async def replay_all(nats_url: str, data_dir: Path, services: Sequence[str] | No
     unknown = [s for s in chosen if s not in specs]
     if unknown:
         raise ValueError(f"no service {', '.join(unknown)} (known: {', '.join(specs)})")
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url) if isinstance(nats_url, str) else nats_url
     results: dict[str, list[BuildSummary]] = {}
     try:
         store = EventStore(nc, registry)
@@ -261,5 +261,6 @@ async def replay_all(nats_url: str, data_dir: Path, services: Sequence[str] | No
                 scratch.drop()
                 live.dispose()
     finally:
-        await nc.close()
+        if isinstance(nats_url, str):
+            await nc.close()
     return results

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import nats
+from nats.aio.client import Client as NATS
 
 from ..contracts import registry
 from .config import ServiceSettings
@@ -15,8 +16,10 @@ from .projection import ProjectionRunner
 from .service import ServiceSpec
 
 
-async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings) -> dict[str, Any]:
-    nc = await nats.connect(settings.nats_servers)
+async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings, nc: NATS | None = None) -> dict[str, Any]:
+    own = nc is None
+    if nc is None:
+        nc = await nats.connect(settings.nats_servers)
     try:
         await ensure_streams(nc.jetstream(), settings.stream_replicas)
         store = EventStore(nc, registry)
@@ -41,4 +44,5 @@ async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings) -> dict[
         engine.dispose()
         return {"service": spec.name, "projections": results}
     finally:
-        await nc.close()
+        if own:
+            await nc.close()

@@ -59,7 +59,7 @@ def test_cli_verify_checkpoint_export_timeline(nats_server: NatsServer, tmp_path
     capsys.readouterr()
     assert main(["audit", "timeline", "P1", "--unit", "U1", "--json", *nats_arg]) == 0
     assert len(json.loads(capsys.readouterr().out)["events"]) == 10
-    assert main(["audit", "timeline", "P404", "--unit", "U1", *nats_arg]) == 1
+    assert main(["audit", "timeline", "P404", "--unit", "U1", *nats_arg]) == 2
 
 
 def _services() -> dict:  # type: ignore[type-arg]
