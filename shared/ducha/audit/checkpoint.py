@@ -24,7 +24,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from ..contracts import registry
 from ..kernel.eventstore import DeliveryGap, EventStore
 from ..kernel.subjects import EVENT_STREAM
-from .chain import AUDIT_PREFIX, AUDIT_STREAM, CHECKPOINT_SUBJECT, ZERO_HASH, Checkpoint, RollingHash, leaf
+from .chain import AUDIT_PREFIX, AUDIT_STREAM, CHECKPOINT_SUBJECT, SCHEME, ZERO_HASH, AuditKey, Checkpoint, RollingHash
 
 log = logging.getLogger("ducha.audit")
 
@@ -107,17 +107,28 @@ async def read_log(store: EventStore, after: int, until: int) -> AsyncIterator[t
             log.warning("audit read: %s; resuming after sequence %d", gap, position)
 
 
+class KeyMismatch(RuntimeError):
+    """The last checkpoint was recorded with another audit key: every instance must share one."""
+
+
 async def record_checkpoint(
     nc_or_store: NATS | EventStore,
     stream: str = EVENT_STREAM,
     audit_stream: str = AUDIT_STREAM,
     max_events: int = MAX_EVENTS_PER_CHECKPOINT,
+    key: AuditKey | None = None,
 ) -> Checkpoint | None:
     """Record the next checkpoint (at most `max_events` past the last one). Returns it, or None
-    when there is nothing new or another instance recorded one first."""
+    when there is nothing new or another instance recorded one first. `key`: the office's audit
+    key (default: `AuditKey.from_environment()`)."""
+    key = key or AuditKey.from_environment()
     store = _store(nc_or_store, stream)
     js = store.js
     previous = await last_checkpoint(js, audit_stream)
+    if previous is not None and previous.key_id != key.key_id:
+        raise KeyMismatch(
+            f"the last checkpoint (up to {previous.up_to_sequence}) was recorded with audit key "
+            f"{previous.key_id}, this instance has {key.key_id}: give every instance the same DUCHA_AUDIT_KEY")
     after = previous.up_to_sequence if previous else 0
     last = await store.last_sequence()
     if last <= after:
@@ -126,7 +137,7 @@ async def record_checkpoint(
     rolling = RollingHash(previous.chain_hash if previous else ZERO_HASH)
     up_to = after
     async for seq, subject, body in read_log(store, after, until):
-        rolling.add(seq, *leaf(subject, body))
+        rolling.add(seq, key.leaf(subject, body)[1])
         up_to = seq
     if up_to == after:
         return None
@@ -138,6 +149,8 @@ async def record_checkpoint(
         recorded_at=datetime.now(UTC).isoformat(),
         stream=stream,
         digests="".join(rolling.digests),
+        scheme=SCHEME,
+        key_id=key.key_id,
     )
     headers = {
         "Nats-Msg-Id": f"checkpoint:{up_to}",
@@ -155,8 +168,10 @@ async def record_checkpoint(
     return Checkpoint.from_json(checkpoint.to_json(), int(resp["seq"]))
 
 
-async def checkpoint_until_current(nc_or_store: NATS | EventStore, stream: str = EVENT_STREAM) -> list[Checkpoint]:
+async def checkpoint_until_current(nc_or_store: NATS | EventStore, stream: str = EVENT_STREAM,
+                                   key: AuditKey | None = None) -> list[Checkpoint]:
     """Record checkpoints until the last one covers the log as it was when called."""
+    key = key or AuditKey.from_environment()
     store = _store(nc_or_store, stream)
     await ensure_audit_stream(store.js)
     target = await store.last_sequence()
@@ -165,7 +180,7 @@ async def checkpoint_until_current(nc_or_store: NATS | EventStore, stream: str =
         current = await last_checkpoint(store.js)
         if current is not None and current.up_to_sequence >= target:
             break
-        checkpoint = await record_checkpoint(store, stream)
+        checkpoint = await record_checkpoint(store, stream, key=key)
         if checkpoint is not None:
             recorded.append(checkpoint)
         elif current is None or (await last_checkpoint(store.js)) == current:
@@ -181,10 +196,12 @@ async def checkpoint_job(kernel: Any, interval: float | None = None) -> None:
     """Background job for `ServiceSpec.background`: every `interval` seconds (default
     $DUCHA_AUDIT_CHECKPOINT_SECONDS or 60), record checkpoints up to the end of the log."""
     every = interval if interval is not None else interval_seconds()
+    key_dir = getattr(kernel.settings, "key_dir", None)
+    key = AuditKey.load(key_dir) if key_dir is not None else AuditKey.from_environment()
     await ensure_audit_stream(kernel.nc.jetstream(), getattr(kernel.settings, "stream_replicas", 1))
     while True:
         try:
-            await checkpoint_until_current(kernel.store)
+            await checkpoint_until_current(kernel.store, key=key)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

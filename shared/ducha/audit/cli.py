@@ -23,6 +23,13 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return data_dir(args)
 
 
+def _key(args: argparse.Namespace) -> Any:
+    """The office's audit key: $DUCHA_AUDIT_KEY, else <data dir>/keys/audit.key (as the services)."""
+    from .chain import AuditKey
+
+    return AuditKey.load(data_dir(args) / "keys")
+
+
 def _with_nats(args: argparse.Namespace, work: Callable[[Any], Awaitable[T]]) -> T:
     """Connect as `ducha run`'s services do (same settings), run `work(nc)`, close."""
 
@@ -39,7 +46,7 @@ def _with_nats(args: argparse.Namespace, work: Callable[[Any], Awaitable[T]]) ->
 def cmd_verify(args: argparse.Namespace) -> int:
     from .sources import verify_file, verify_live
 
-    report = verify_file(args.file) if args.file else _with_nats(args, lambda nc: verify_live(nc, args.stream))
+    report = verify_file(args.file) if args.file else _with_nats(args, lambda nc: verify_live(nc, args.stream, key=_key(args)))
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return 0 if report.ok else 1
@@ -64,7 +71,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     from .checkpoint import checkpoint_until_current
 
-    recorded = _with_nats(args, lambda nc: checkpoint_until_current(nc, args.stream))
+    recorded = _with_nats(args, lambda nc: checkpoint_until_current(nc, args.stream, key=_key(args)))
     for c in recorded:
         print(f"checkpoint up to sequence {c.up_to_sequence} ({c.events} events): {c.chain_hash}")
     if not recorded:
@@ -76,7 +83,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import export
 
     header = _with_nats(args, lambda nc: export(nc, args.output, round_id=args.round, unit_id=args.unit,
-                                                stream=args.stream, checkpoint=not args.no_checkpoint))
+                                                stream=args.stream, checkpoint=not args.no_checkpoint,
+                                                key=_key(args)))
     print(f"wrote {args.output}: {header['events_included']} events included, {header['events_excluded']} "
           f"others as hashes, sequence 1..{header['last_sequence']}, chain hash {header['chain_hash']}")
     return 0

@@ -1,13 +1,15 @@
 """Export for inspection: the events of one round or one unit as a self-contained JSON-lines file.
 
-    {"type": "header", "format": "ducha-audit-export/1", "what": {"round": "R1"}, ...}
-    {"type": "event", "seq": 7, "subject": "ducha.ev....", "body": "<the stored JSON, verbatim>"}
-    {"type": "leaf", "seq": 8, "subject_sha256": "...", "body_sha256": "..."}   (another's event)
+    {"type": "header", "format": "ducha-audit-export/2", "what": {"round": "R1"}, ...}
+    {"type": "event", "seq": 7, "subject": "ducha.ev....", "body": "<the stored JSON, verbatim>",
+     "salt": "<salt(7)>"}
+    {"type": "commitment", "seq": 8, "leaf": "<keyed commitment>"}              (another's event)
     {"type": "checkpoint", "up_to_sequence": 1000, "chain_hash": "...", ...}
 
-The file covers the whole log from sequence 1 to `last_sequence`: included events in full, every
-other event only as its leaf hashes, so `ducha audit verify --file` recomputes the rolling hash and
-compares it with the checkpoints without seeing another unit's ids or content.
+The file covers the whole log from sequence 1 to `last_sequence`: included events in full with
+their salts, every other event only as its keyed commitment (`ducha.audit.chain`), so
+`ducha audit verify --file` (or the standalone verifier) recomputes the rolling hash and compares it
+with the checkpoints without seeing, or being able to guess, another unit's ids or content.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from nats.aio.client import Client as NATS
 from ..contracts import registry
 from ..kernel.eventstore import EventStore
 from ..kernel.subjects import EVENT_STREAM, check_token
-from .chain import RollingHash, leaf
+from .chain import SCHEME, AuditKey, RollingHash
 from .checkpoint import checkpoint_until_current, ensure_audit_stream, load_checkpoints, read_log
 from .sources import EXPORT_FORMAT
 
@@ -110,11 +112,14 @@ async def export(
     unit_id: str | None = None,
     stream: str = EVENT_STREAM,
     checkpoint: bool = True,
+    key: AuditKey | None = None,
 ) -> dict[str, Any]:
     """Write the export file; returns its header. With `checkpoint`, checkpoints are first
-    recorded up to the end of the log so the whole file is covered by one."""
+    recorded up to the end of the log so the whole file is covered by one. `key`: the office's
+    audit key (default `AuditKey.from_environment()`)."""
     if (round_id is None) == (unit_id is None):
         raise ValueError("export either a round or a unit")
+    key = key or AuditKey.from_environment()
     selection: RoundSelection | UnitSelection = RoundSelection(round_id) if round_id else UnitSelection(unit_id or "")
     nc = await nats.connect(nc_or_url) if isinstance(nc_or_url, str) else nc_or_url
     try:
@@ -122,8 +127,8 @@ async def export(
         store = EventStore(nc, registry, stream=stream)
         await ensure_audit_stream(js)
         if checkpoint:
-            await checkpoint_until_current(store, stream)
-        checkpoints = [c for c in await load_checkpoints(js) if c.stream == stream]
+            await checkpoint_until_current(store, stream, key=key)
+        checkpoints = [c for c in await load_checkpoints(js) if c.stream == stream and c.key_id == key.key_id]
         end = checkpoints[-1].up_to_sequence if checkpoint and checkpoints else await store.last_sequence()
         checkpoints = [c for c in checkpoints if c.up_to_sequence <= end]
         if isinstance(selection, RoundSelection):
@@ -135,13 +140,13 @@ async def export(
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", delete=False, dir=out.parent or ".",
                                          suffix=".part") as tmp:
             async for seq, subject, body in read_log(store, 0, end):
-                sh, bh = leaf(subject, body)
-                rolling.add(seq, sh, bh)
+                salt, value = key.leaf(subject, body)
+                rolling.add(seq, value)
                 if selection.includes(subject):
-                    line = _event_line(seq, subject, body)
+                    line = {**_event_line(seq, subject, body), "salt": salt}
                     included += 1
                 else:
-                    line = {"type": "leaf", "seq": seq, "subject_sha256": sh, "body_sha256": bh}
+                    line = {"type": "commitment", "seq": seq, "leaf": value}
                     excluded += 1
                 tmp.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
             for c in checkpoints:
@@ -153,13 +158,15 @@ async def export(
             "what": {"round": round_id} if round_id else {"unit": unit_id},
             "created_at": datetime.now(UTC).isoformat(),
             "stream": stream,
+            "scheme": SCHEME,
+            "key_id": key.key_id,
             "first_sequence": 1 if end else 0,
             "last_sequence": end,
             "chain_hash": rolling.value,
             "events_included": included,
             "events_excluded": excluded,
             "checkpoints": len(checkpoints),
-            "verify": "ducha audit verify --file <this file>",
+            "verify": "python3 ducha_verify.py <this file>  (or: ducha audit verify --file <this file>)",
         }
         await asyncio.to_thread(_finish, out, header, Path(tmp.name))
         return header

@@ -3,11 +3,7 @@ file (offline, no NATS)."""
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
@@ -15,19 +11,23 @@ from nats.aio.client import Client as NATS
 from ..contracts import registry
 from ..kernel.eventstore import EventStore
 from ..kernel.subjects import EVENT_STREAM
-from .chain import AUDIT_STREAM, Checkpoint, leaf
+from .chain import AUDIT_STREAM, AuditKey
 from .checkpoint import load_checkpoints, read_log
+from .offline import EXPORT_FORMAT, body_of, read_export, verify_file
 from .verify import Verifier, VerifyReport
 
-EXPORT_FORMAT = "ducha-audit-export/1"
+__all__ = ["EXPORT_FORMAT", "body_of", "read_export", "verify", "verify_file", "verify_live"]
 
 
 async def verify_live(
     nc_or_url: NATS | str,
     stream: str = EVENT_STREAM,
     audit_stream: str = AUDIT_STREAM,
+    key: AuditKey | None = None,
 ) -> VerifyReport:
-    """Walk the whole stream in log order and check it against its checkpoints."""
+    """Walk the whole stream in log order and check it against its checkpoints (recomputing every
+    commitment needs the office's audit key; default `AuditKey.from_environment()`)."""
+    key = key or AuditKey.from_environment()
     nc = await nats.connect(nc_or_url) if isinstance(nc_or_url, str) else nc_or_url
     try:
         js = nc.jetstream()
@@ -39,66 +39,27 @@ async def verify_live(
         store = EventStore(nc, registry, stream=stream)
         info = await js.stream_info(stream)
         verifier = Verifier(f"{stream} (live)", checkpoints)
+        for c in checkpoints:
+            if c.key_id != key.key_id:
+                verifier._problem("checkpoint_mismatch", c.up_to_sequence, None,
+                                  f"checkpoint at sequence {c.up_to_sequence} was recorded with audit key "
+                                  f"{c.key_id}, not this one ({key.key_id}): verify with the office's key")
+                break
         first, last = int(info.state.first_seq), int(info.state.last_seq)
         if last:
             async for seq, subject, body in read_log(store, first - 1, last):
-                verifier.add(seq, *leaf(subject, body), subject=subject, body=body)
+                verifier.add(seq, key.leaf(subject, body)[1], subject=subject, body=body)
         return verifier.finish()
     finally:
         if isinstance(nc_or_url, str):
             await nc.close()
 
 
-def body_of(line: dict[str, Any]) -> bytes:
-    if "body_b64" in line:
-        return base64.b64decode(line["body_b64"])
-    return str(line["body"]).encode("utf-8")
-
-
-def read_export(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as f:
-        for number, raw in enumerate(f, start=1):
-            if raw.strip():
-                try:
-                    item = json.loads(raw)
-                except ValueError as exc:
-                    raise ValueError(f"{path}:{number}: not a JSON line ({exc})") from None
-                item["_line"] = number
-                yield item
-
-
-def verify_file(path: str | Path) -> VerifyReport:
-    """Check an export file offline: recompute every leaf and the rolling hash, check included
-    aggregates' hash chains, compare with the checkpoints (and the header's final hash) it carries."""
-    path = Path(path)
-    items = list(read_export(path))
-    if not items or items[0].get("type") != "header" or items[0].get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{path} is not a Ducha audit export ({EXPORT_FORMAT})")
-    header = items[0]
-    checkpoints = [Checkpoint.from_dict(i) for i in items if i.get("type") == "checkpoint"]
-    verifier = Verifier(f"{path.name} (offline)", checkpoints)
-    for item in items[1:]:
-        kind = item.get("type")
-        if kind == "event":
-            subject, body = str(item["subject"]), body_of(item)
-            verifier.add(int(item["seq"]), *leaf(subject, body), subject=subject, body=body)
-        elif kind == "leaf":
-            verifier.add(int(item["seq"]), str(item["subject_sha256"]), str(item["body_sha256"]))
-    report = verifier.finish()
-    end, expected = int(header.get("last_sequence", 0)), header.get("chain_hash")
-    if report.last_sequence != end or (expected and report.chain_hash != expected):
-        verifier._problem("checkpoint_mismatch", end, None,
-                          f"the header records {end} events ending in hash {str(expected)[:16]}…, the file "
-                          f"gives {report.last_sequence} ending in {report.chain_hash[:16]}…")
-        report.problems.sort(key=lambda p: (p.sequence or 0, p.kind))
-    return report
-
-
-async def verify(source: str | Path | NATS, stream: str = EVENT_STREAM) -> VerifyReport:
+async def verify(source: str | Path | NATS, stream: str = EVENT_STREAM, key: AuditKey | None = None) -> VerifyReport:
     """`source`: an export file path, a NATS URL (nats://...) or a connected NATS client."""
     if isinstance(source, NATS):
-        return await verify_live(source, stream)
+        return await verify_live(source, stream, key=key)
     text = str(source)
     if text.startswith(("nats://", "tls://", "ws://", "wss://")):
-        return await verify_live(text, stream)
+        return await verify_live(text, stream, key=key)
     return verify_file(Path(text))

@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .chain import ZERO_HASH, Checkpoint, RollingHash
+from .chain import ZERO_HASH, Checkpoint, RollingHash, sha256_hex
 
 KINDS_ZH = {
     "changed": "内容被改动",
@@ -96,8 +96,9 @@ class Verifier:
         self._check_checkpoint_links()
 
     # ------------------------------------------------------------- feeding
-    def add(self, seq: int, subject_hash: str, body_hash: str,
-            subject: str | None = None, body: bytes | None = None) -> None:
+    def add(self, seq: int, leaf_value: str, subject: str | None = None, body: bytes | None = None) -> None:
+        """One event: its leaf (the keyed commitment, `ducha.audit.chain`) and, when the content is
+        available, its subject and body (for the aggregate's hash chain)."""
         r = self.report
         if not r.events:
             r.first_sequence = seq
@@ -111,7 +112,7 @@ class Verifier:
         self._prev_seq = max(self._prev_seq, seq)
         r.events += 1
         r.last_sequence = seq
-        r.chain_hash = self._rolling.add(seq, subject_hash, body_hash)
+        r.chain_hash = self._rolling.add(seq, leaf_value)
         self._seqs.append(seq)
         self._subjects.append(subject)
         cp = self._by_up_to.get(seq)
@@ -126,7 +127,7 @@ class Verifier:
                                   f"{cp.chain_hash[:16]}…, the log gives {r.chain_hash[:16]}…")
                 self._cp_ok = False
         if subject is not None and body is not None:
-            self._check_chain(seq, subject, body, body_hash)
+            self._check_chain(seq, subject, body, sha256_hex(body))
 
     def _check_chain(self, seq: int, subject: str, body: bytes, body_hash: str) -> None:
         agg_key = subject.rpartition(".")[0]

@@ -123,3 +123,13 @@ async def build_history(nc: NATS) -> History:
 @pytest.fixture
 async def history(nc: NATS) -> History:
     return await build_history(nc)
+
+
+TEST_AUDIT_KEY = "a5" * 32
+
+
+@pytest.fixture(autouse=True)
+def audit_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The office's audit key for every audit test (never a key file in the working folder)."""
+    monkeypatch.setenv("DUCHA_AUDIT_KEY", TEST_AUDIT_KEY)
+    return TEST_AUDIT_KEY

@@ -67,3 +67,35 @@ async def test_unit_export_and_tampered_files_are_rejected(history: History, tmp
     (tmp_path / "reordered.jsonl").write_text("\n".join(reordered) + "\n", encoding="utf-8")
     report = verify_file(tmp_path / "reordered.jsonl")
     assert not report.ok and "reordered" in report.kinds()
+
+
+async def test_other_units_events_cannot_be_recovered_by_guessing_their_content(history: History, tmp_path: Path) -> None:
+    """Issue 12: exports showed other units' events as sha256 of guessable subjects and bodies.
+    Even a guesser who knows every excluded event exactly (subject and body) can confirm nothing:
+    no hash of the content, old-style leaf or digest occurs in the file, and without the office's
+    key the commitment cannot be recomputed."""
+    from ducha.audit.chain import AuditKey, commitment, digest, leaf, legacy_leaf
+    from ducha.audit.testkit import read_events
+
+    out = tmp_path / "unit-U2.jsonl"
+    await export(history.nc, out, unit_id="U2")
+    text = out.read_text(encoding="utf-8")
+    rows = [json.loads(x) for x in lines(out)]
+    committed = {r["seq"]: r["leaf"] for r in rows if r["type"] == "commitment"}
+    log = await read_events(history.nc)
+    others = [(seq, s, b) for seq, (s, b) in enumerate(log, start=1) if s.split(".")[3] != "U2"]
+    assert others and {seq for seq, _, _ in others} == set(committed)
+    wrong_key = AuditKey(b"\x01" * 32)
+    for seq, subject, body in others:
+        sh, bh = leaf(subject, body)
+        for guess in (sh, bh, digest(legacy_leaf(sh, bh)), sha_of(legacy_leaf(sh, bh))):
+            assert guess not in text, f"sequence {seq} recoverable from its content"
+        assert wrong_key.leaf(subject, body)[1] != committed[seq]
+        assert commitment("00" * 32, sh, bh) != committed[seq]
+    assert verify_file(out).ok
+
+
+def sha_of(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -166,3 +166,14 @@ async def _has_audit(nc: NATS) -> bool:
         return True
     except Exception:  # noqa: BLE001
         return False
+
+
+async def test_a_checkpoint_chain_is_bound_to_one_audit_key(checkpointed: History) -> None:
+    from ducha.audit.chain import AuditKey
+    from ducha.audit.checkpoint import KeyMismatch
+
+    other = AuditKey(b"\x02" * 32)
+    with pytest.raises(KeyMismatch):
+        await record_checkpoint(checkpointed.nc, key=other)
+    report = await verify(checkpointed.nc, key=other)
+    assert not report.ok and "checkpoint_mismatch" in report.kinds()
