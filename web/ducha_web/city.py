@@ -107,7 +107,8 @@ class DemoAccount:
 
 
 ROLE_ZH = {"office": "领导小组办公室", "team": "督查督导组", "unit": "被督查单位",
-           "helper": "市直相关单位", "cadre": "干部监督管理部门", "public": "社会公众", "system": "系统"}
+           "helper": "市直相关单位", "cadre": "干部监督管理部门", "public": "社会公众", "auditor": "审计核查",
+           "system": "系统"}
 ROLE_ORDER = ["office", "team", "unit", "helper", "cadre"]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ducha.audit.api import audit_router
 from ducha.audit.checkpoint import checkpoint_job
+from ducha.audit.office import integrity_router, verification_job
 from ducha.kernel.projection import Projection
 from ducha.kernel.service import ServiceSpec
 from ducha.kernel.service import create_app as create_service_app
@@ -23,7 +24,7 @@ def _projections() -> list[Projection]:
 def _routers() -> list[APIRouter]:
     # The audit timeline (all contexts, read from the log) is served here: every role knows intake.
     return [directory.router, planning.rounds, planning.contents, planning.teams, problems.problems,
-            problems.suggestions, audit_router()]
+            problems.suggestions, audit_router(), integrity_router()]
 
 
 def spec() -> ServiceSpec:
@@ -34,8 +35,9 @@ def spec() -> ServiceSpec:
         description="Rounds, approved inspection content, teams, the directory of units, and problems reported and fed back.",
         projections=_projections,
         routers=_routers,
-        # Tamper evidence: checkpoints of the whole log (idempotent, so every instance may run it).
-        background=[checkpoint_job],
+        # Tamper evidence: checkpoints of the whole log (idempotent, so every instance may run it)
+        # and the scheduled (nightly) verification, recorded in DUCHA_AUDIT (docs/audit.md).
+        background=[checkpoint_job, verification_job],
     )
 
 

@@ -13,8 +13,9 @@ from .timeline import problem_timeline
 
 
 def may_see(actor: Actor, unit_id: str, entries: list[dict[str, Any]]) -> bool:
-    """Office and cadre supervision: every problem; a team: the problems it reported; a unit: its own."""
-    if actor.role in (Role.OFFICE, Role.CADRE):
+    """Office, cadre supervision and auditors: every problem; a team: the problems it reported; a
+    unit: its own."""
+    if actor.role in (Role.OFFICE, Role.CADRE, Role.AUDITOR):
         return True
     if actor.role == Role.UNIT:
         return actor.unit_id == unit_id
@@ -38,7 +39,7 @@ def audit_router() -> APIRouter:
         actor: CurrentActor,
         unit: str = Query(description="the problem's unit id"),
     ) -> dict[str, Any]:
-        if actor.role not in (Role.OFFICE, Role.CADRE, Role.TEAM, Role.UNIT):
+        if actor.role not in (Role.OFFICE, Role.CADRE, Role.AUDITOR, Role.TEAM, Role.UNIT):
             raise Forbidden(f"role '{actor.role.value}' may not read audit timelines")
         if actor.role == Role.UNIT and actor.unit_id != unit:
             raise NotFound(f"no problem {problem_id}")

@@ -79,6 +79,7 @@ ROLE_LABELS = {
     "helper": "市直相关单位",
     "cadre": "干部监督管理部门",
     "public": "社会公众",
+    "auditor": "审计核查",
     "system": "系统",
 }
 

@@ -28,6 +28,7 @@ class Role(StrEnum):
     HELPER = "helper"  # 市直相关单位
     CADRE = "cadre"  # 干部监督管理部门
     PUBLIC = "public"  # 社会公众
+    AUDITOR = "auditor"  # 审计核查 (纪检监察、审计): read-only, city-wide, audit pages
     SYSTEM = "system"  # the services themselves (timers, reactions)
 
 
