@@ -21,9 +21,10 @@ TITLE = "Ducha web workbench (督查工作台)"
 
 
 def routers() -> Sequence[APIRouter]:
-    from .pages import auth, bulletins, dashboard, evidence, ledger, problem, static, unit
+    from .pages import audit, auth, bulletins, dashboard, evidence, ledger, problem, static, unit
 
-    return [static.r, auth.r, dashboard.r, ledger.r, problem.r, unit.r, bulletins.r, evidence.r, static.fallback]
+    return [static.r, auth.r, dashboard.r, ledger.r, problem.r, unit.r, bulletins.r, evidence.r, audit.r,
+            static.fallback]
 
 
 def projections() -> Sequence[Any]:

@@ -21,7 +21,7 @@ import jwt
 from ducha.contracts.base import Actor, Role
 from ducha.kernel.identity import TokenIssuer, ensure_local_keys
 
-from .city import DemoAccount, static_accounts
+from .city import AUDITOR_ACCOUNT, DemoAccount, static_accounts
 from .services import ApiError, Services
 from .settings import WebSettings
 
@@ -68,9 +68,9 @@ class AccountDirectory:
             log.info("directory not available for sign-in (%s); using the static demo accounts", exc)
             accounts = []
         if not accounts:
-            accounts = static_accounts()
-        else:
-            self._cache = (now, accounts)
+            return with_auditor(static_accounts())
+        accounts = with_auditor(accounts)
+        self._cache = (now, accounts)
         return accounts
 
     async def find(self, key: str) -> DemoAccount | None:
@@ -117,6 +117,14 @@ class AccountDirectory:
                 out.append(DemoAccount(id=p["id"], name=p["name"], role=role, title=title,
                                        org_name="领导小组办公室" if role == "office" else "干部监督管理部门"))
         return out
+
+
+def with_auditor(accounts: list[DemoAccount]) -> list[DemoAccount]:
+    """The auditor (审计核查, issue 20) is not a person of the services' directory: always offered."""
+    if any(a.role == "auditor" for a in accounts):
+        return accounts
+    pid, name, role, org = AUDITOR_ACCOUNT
+    return [*accounts, DemoAccount(id=pid, name=name, role=role, title="审计核查", org_name=org)]
 
 
 def actor_of(account: DemoAccount) -> Actor:

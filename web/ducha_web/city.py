@@ -109,7 +109,9 @@ class DemoAccount:
 ROLE_ZH = {"office": "领导小组办公室", "team": "督查督导组", "unit": "被督查单位",
            "helper": "市直相关单位", "cadre": "干部监督管理部门", "public": "社会公众", "auditor": "审计核查",
            "system": "系统"}
-ROLE_ORDER = ["office", "team", "unit", "helper", "cadre"]
+ROLE_ORDER = ["office", "team", "unit", "helper", "cadre", "auditor"]
+# 纪检监察 / audit: not in the services' directory of persons; always offered as a demo account
+AUDITOR_ACCOUNT = ("auditor-1", "市纪委监委审计核查员", "auditor", "市纪委监委")
 
 
 def static_accounts() -> list[DemoAccount]:

@@ -158,7 +158,9 @@ NAV = [
     ("ledger", "/ledger", "问题台账", (Role.OFFICE, Role.CADRE, Role.TEAM, Role.UNIT, Role.HELPER)),
     ("report", "/problems/new", "上报问题", (Role.TEAM,)),
     ("bulletins", "/bulletins", "通报", (Role.OFFICE,)),
-    ("public", "/public/bulletins", "公开通报", (Role.OFFICE, Role.CADRE, Role.TEAM, Role.UNIT, Role.HELPER)),
+    ("public", "/public/bulletins", "公开通报", (Role.OFFICE, Role.CADRE, Role.TEAM, Role.UNIT, Role.HELPER,
+                                                Role.AUDITOR)),
+    ("audit", "/audit", "审计核查", (Role.OFFICE, Role.AUDITOR)),
 ]
 
 
@@ -169,7 +171,7 @@ def nav_for(session: Session | None) -> list[tuple[str, str, str]]:
 
 
 def home_of(actor: Actor) -> str:
-    return {Role.UNIT: "/unit", Role.HELPER: "/helper"}.get(actor.role, "/dashboard")
+    return {Role.UNIT: "/unit", Role.HELPER: "/helper", Role.AUDITOR: "/audit"}.get(actor.role, "/dashboard")
 
 
 async def render(request: Request, template: str, session: Session | None, active: str = "",

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from ducha.contracts import Role
-from ducha.contracts.notify import BulletinContent, BulletinPublished
+from ducha.contracts.notify import AuditCheckpointRef, BulletinContent, BulletinPublished
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import InvalidCommand, NotFound
 from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter, require_role
@@ -90,14 +90,29 @@ async def publish(bid: str, ctx: Command, request: Request) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     kernel = request.app.state.kernel
     today = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
+    checkpoint = await _latest_checkpoint(kernel)
     result = await kernel.commands.run_multi([b.bulletin_key(bid), b.SERIES], ctx,
-                                             lambda loaded: b.decide_publish(loaded, bid, today))
+                                             lambda loaded: b.decide_publish(loaded, bid, today, checkpoint))
     event = next(e.payload for e in result.events if isinstance(e.payload, BulletinPublished))
     return {"bulletin_id": bid, "number": event.number, "issued_on": event.issued_on.isoformat(),
             "sequence": result.last_sequence}
 
 
 # ------------------------------------------------------------------- public
+async def _latest_checkpoint(kernel: Any) -> AuditCheckpointRef | None:
+    """The audit checkpoint latest now, to print on the bulletin (none before the first one)."""
+    from ducha.audit.checkpoint import last_checkpoint
+    from nats.js.errors import NotFoundError
+
+    try:
+        cp = await last_checkpoint(kernel.nc.jetstream())
+    except NotFoundError:  # no audit stream yet
+        return None
+    if cp is None:
+        return None
+    return AuditCheckpointRef(up_to_sequence=cp.up_to_sequence, chain_hash=cp.chain_hash, recorded_at=cp.recorded_at)
+
+
 async def _published(request: Request, bid: str) -> BulletinPublished:
     found = await _read(request, lambda conn: b.published(conn, bid))
     if found is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts.notify import (
+    AuditCheckpointRef,
     BulletinContent,
     BulletinDrafted,
     BulletinNumberIssued,
@@ -94,14 +95,16 @@ def decide_draft(loaded: LoadedAggregate, content: BulletinContent) -> list[Doma
     return [BulletinDrafted(content=content)]
 
 
-def decide_publish(loaded: dict[AggregateKey, LoadedAggregate], bid: str, issued_on: date) -> dict[AggregateKey, list[DomainEvent]]:
+def decide_publish(loaded: dict[AggregateKey, LoadedAggregate], bid: str, issued_on: date,
+                   checkpoint: AuditCheckpointRef | None = None) -> dict[AggregateKey, list[DomainEvent]]:
     content, published = state(loaded[bulletin_key(bid)])
     if content is None:
         raise NotFound(f"no bulletin draft {bid}")
     if published:
         raise Conflict("the bulletin is already published")
     number = loaded[SERIES].version + 1
-    return {bulletin_key(bid): [BulletinPublished(number=number, issued_on=issued_on, content=content)],
+    event = BulletinPublished(number=number, issued_on=issued_on, content=content, checkpoint=checkpoint)
+    return {bulletin_key(bid): [event],
             SERIES: [BulletinNumberIssued(number=number, bulletin_id=bid)]}
 
 

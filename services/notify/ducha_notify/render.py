@@ -45,8 +45,18 @@ def render_html(published: BulletinPublished) -> str:
             out.extend(f"<tr><td>{r.rank}</td><td>{e(r.unit_name)}</td><td>{r.problems}</td><td>{r.rectified}</td>"
                        f"<td>{r.overdue}</td><td>{r.rate_percent}%</td></tr>" for r in c.ranking)
             out.append("</table>")
+    if published.checkpoint is not None:
+        out.append(f"<p class=\"audit\" style=\"font-size:12px;word-break:break-all\">{e(checkpoint_line(published))}</p>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def checkpoint_line(published: BulletinPublished) -> str:
+    """The audit checkpoint printed at the foot of a bulletin (docs/audit.md)."""
+    cp = published.checkpoint
+    if cp is None:
+        return ""
+    return f"审计检查点：截至第{cp.up_to_sequence}条记录，检查点哈希 {cp.chain_hash}"
 
 
 def _run_font(run: object, size: float, bold: bool = False, color: str | None = None, font: str = "仿宋") -> None:
@@ -119,6 +129,8 @@ def render_docx(published: BulletinPublished) -> bytes:
                 for cell, text in zip(cells, (str(r.rank), r.unit_name, str(r.problems), str(r.rectified),
                                               str(r.overdue), f"{r.rate_percent}%")):
                     cell.text = text
+    if published.checkpoint is not None:
+        para(checkpoint_line(published), 9)
     buf = io.BytesIO()
     doc.save(buf)
     return _normalized_zip(buf.getvalue())

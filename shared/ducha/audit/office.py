@@ -163,7 +163,7 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 
 def integrity_router() -> APIRouter:
     router = APIRouter(prefix="/v1/audit", tags=["audit"])
-    forbidden_or_missing = error_responses(401, 403, 404)
+    forbidden_or_missing = error_responses(401, 403, 404, 422)
 
     @router.get("/status", summary="审计核查：latest checkpoint and verification run (office, auditor)",
                 responses=forbidden_or_missing)
@@ -182,7 +182,7 @@ def integrity_router() -> APIRouter:
         }
 
     @router.post("/verifications", summary="verify the whole log now and record the result (office, auditor)",
-                 responses=forbidden_or_missing)
+                 responses=error_responses(401, 403, 404, 409, 422))
     async def verify_now(request: Request, actor: CurrentActor) -> dict[str, Any]:
         require_audit_role(actor)
         kernel = request.app.state.kernel

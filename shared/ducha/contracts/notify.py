@@ -235,6 +235,16 @@ class BulletinDrafted(_Notify):
     content: BulletinContent
 
 
+class AuditCheckpointRef(Frozen):
+    """The audit checkpoint latest at publication (docs/audit.md), printed on the bulletin: whoever
+    holds the bulletin can compare it with the log, so a rewrite of the log and its checkpoints is
+    caught."""
+
+    up_to_sequence: int = Field(ge=1)
+    chain_hash: str = Field(pattern="^[0-9a-f]{64}$")
+    recorded_at: str
+
+
 @registry.register
 class BulletinPublished(_Notify):
     """The published bulletin: immutable, rendered only from this payload."""
@@ -244,6 +254,8 @@ class BulletinPublished(_Notify):
     number: int = Field(ge=1, description="第N期")
     issued_on: date
     content: BulletinContent
+    checkpoint: AuditCheckpointRef | None = Field(
+        default=None, description="the audit checkpoint latest at publication (absent before there was one)")
 
 
 @registry.register
@@ -257,6 +269,7 @@ class BulletinNumberIssued(_Notify):
 
 
 __all__ = [
+    "AuditCheckpointRef",
     "BulletinContent",
     "BulletinDrafted",
     "BulletinNumberIssued",

@@ -77,7 +77,7 @@ def allow(actor: Actor, *roles: Role) -> None:
         raise Forbidden(f"role '{actor.role.value}' may not read this (无权查看)")
 
 
-NOT_PUBLIC = (Role.OFFICE, Role.TEAM, Role.UNIT, Role.HELPER, Role.CADRE, Role.SYSTEM)
+NOT_PUBLIC = (Role.OFFICE, Role.TEAM, Role.UNIT, Role.HELPER, Role.CADRE, Role.AUDITOR, Role.SYSTEM)
 
 
 async def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
