@@ -50,6 +50,17 @@ def unit_scope(actor: Actor, unit_id: str | None) -> str:
     raise Forbidden(f"role '{actor.role.value}' may not follow unit streams")
 
 
+def department_scope(actor: Actor, department: str) -> str:
+    """A department's outbound stream: a unit or helper department only its own, the office any."""
+    if actor.role in (Role.UNIT, Role.HELPER):
+        if department != actor.unit_id:
+            raise Forbidden("a department may only follow its own stream (仅可订阅本单位)")
+        return department
+    if actor.role in (Role.OFFICE, Role.SYSTEM):
+        return department
+    raise Forbidden(f"role '{actor.role.value}' may not follow department streams")
+
+
 def _visible(actor: Actor, row: dict[str, Any] | None, sid: str) -> dict[str, Any]:
     if row is None or (actor.role == Role.UNIT and row["unit_id"] != actor.unit_id):
         raise NotFound(f"no webhook subscription {sid}")

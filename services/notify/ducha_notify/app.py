@@ -1,6 +1,7 @@
 """Wiring of the notify service: its projections, routes and background work.
 
-Department event streams (webhooks, SSE; NATS users via `python -m ducha_notify.natsauth`),
+Department event streams (the DUCHA_DEPT stream, webhooks, SSE; NATS users via
+`python -m ducha_notify.natsauth`),
 reminders and escalations, inbox, digests and bulletins.
 """
 
@@ -34,6 +35,15 @@ async def notification_sender(kernel: Any) -> None:
     await rt.sender.run()
 
 
+async def dept_publisher(kernel: Any) -> None:
+    from .deptstream import DeptPublisher
+    from .runtime import runtime
+
+    rt = runtime(kernel)
+    rt.dept = DeptPublisher(kernel, rt.settings.dept_consumers)
+    await rt.dept.run()
+
+
 async def reminder_scan(kernel: Any) -> None:
     from .reminders import scan_loop
 
@@ -42,11 +52,13 @@ async def reminder_scan(kernel: Any) -> None:
 
 def _projections() -> list[Any]:
     from .bulletins import BulletinsProjection
+    from .deptstream import DepartmentOutbox
     from .directory import DirectoryProjection
     from .notifications import NotificationsProjection
     from .projections import SubscriptionsProjection
 
-    return [SubscriptionsProjection(), DirectoryProjection(), NotificationsProjection(), BulletinsProjection()]
+    return [SubscriptionsProjection(), DirectoryProjection(), NotificationsProjection(), BulletinsProjection(),
+            DepartmentOutbox()]
 
 
 def _reactions() -> list[Any]:
@@ -56,9 +68,9 @@ def _reactions() -> list[Any]:
 
 
 def _routers() -> list[Any]:
-    from . import api_bulletins, api_notify, api_webhooks, streams
+    from . import api_bulletins, api_dept, api_notify, api_webhooks, streams
 
-    return [api_webhooks.router, streams.router, api_notify.router, api_bulletins.router]
+    return [api_webhooks.router, streams.router, api_dept.router, api_notify.router, api_bulletins.router]
 
 
 def spec(settings: NotifySettings | None = None, mailer: Mailer | None = None) -> ServiceSpec:
@@ -71,7 +83,7 @@ def spec(settings: NotifySettings | None = None, mailer: Mailer | None = None) -
         projections=_projections,
         routers=_routers,
         reactions=_reactions,
-        background=(webhook_dispatcher, notification_sender, reminder_scan),
+        background=(dept_publisher, webhook_dispatcher, notification_sender, reminder_scan),
     )
     # ServiceSpec has no field for a service's own configuration; runtime() reads these.
     service.notify_settings = settings  # type: ignore[attr-defined]

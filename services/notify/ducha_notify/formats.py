@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts.common import LABELS_ZH
 from ducha.contracts.notify import WebhookFormat
 
@@ -49,38 +50,37 @@ def _value(value: Any) -> str:
     return LABELS_ZH.get(text, text)
 
 
-def describe(env: Envelope[DomainEvent]) -> tuple[str, list[str]]:
-    """A Chinese title and `label：value` lines of the event's main fields."""
-    title = f"【{label(env.event_type)}】"
-    lines = []
-    data = env.payload.model_dump()
-    for key, zh in _FIELD_LABELS.items():
-        if data.get(key) not in (None, "", ()):
-            lines.append(f"{zh}：{_value(getattr(env.payload, key))}")
+def describe(event: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """A Chinese title and `label：value` lines of a disclosed event's main fields."""
+    title = f"【{label(str(event['event_type']))}】"
+    data = event.get("payload") or {}
+    lines = [f"{zh}：{_value(data[key])}" for key, zh in _FIELD_LABELS.items() if data.get(key) not in (None, "", (), [])]
     return title, lines
 
 
-def markdown(env: Envelope[DomainEvent], limit: int = 3800) -> tuple[str, str]:
-    title, lines = describe(env)
-    ref = f"{env.aggregate_type} {env.aggregate_id}"
-    body = [f"### {title}", f"> 单位：{env.unit_id or '—'}　对象：{ref}", *(f"- {line}" for line in lines),
-            f"<font color=\"comment\">{env.occurred_at:%Y-%m-%d %H:%M} · 序号 {env.sequence}</font>"]
+def markdown(event: Mapping[str, Any], sequence: int, limit: int = 3800) -> tuple[str, str]:
+    title, lines = describe(event)
+    ref = f"{event.get('aggregate_type')} {event.get('aggregate_id')}"
+    at = datetime.fromisoformat(str(event["occurred_at"]))
+    body = [f"### {title}", f"> 单位：{event.get('unit_id') or '—'}　对象：{ref}", *(f"- {line}" for line in lines),
+            f"<font color=\"comment\">{at:%Y-%m-%d %H:%M} · 序号 {sequence}</font>"]
     text = "\n".join(body)
     return title, text[:limit]
 
 
-def render(fmt: WebhookFormat, env: Envelope[DomainEvent], data: bytes, delivery_id: str,
-           subscription_id: str) -> bytes:
-    """The request body for one delivery. `data` is the event exactly as stored."""
+def render(fmt: WebhookFormat, sequence: int, data: bytes, delivery_id: str, subscription_id: str) -> bytes:
+    """The request body for one delivery. `data` is the disclosed event as in DUCHA_DEPT (the
+    department's view: redacted by the disclosure policy), `sequence` its DUCHA_DEPT sequence."""
+    event = json.loads(data)
     if fmt == WebhookFormat.JSON:
         body: dict[str, Any] = {
-            "delivery_id": delivery_id, "subscription_id": subscription_id, "sequence": env.sequence,
-            "event_type": env.event_type, "event": json.loads(data),
+            "delivery_id": delivery_id, "subscription_id": subscription_id, "sequence": sequence,
+            "event_type": event["event_type"], "event": event,
         }
     elif fmt == WebhookFormat.WECOM:
-        body = {"msgtype": "markdown", "markdown": {"content": markdown(env)[1]}}
+        body = {"msgtype": "markdown", "markdown": {"content": markdown(event, sequence)[1]}}
     else:
-        title, text = markdown(env)
+        title, text = markdown(event, sequence)
         body = {"msgtype": "markdown", "markdown": {"title": title, "text": text.replace('<font color="comment">', "").replace("</font>", "")}}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 

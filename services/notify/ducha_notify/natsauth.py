@@ -1,23 +1,23 @@
-"""NATS users for departments: each may read only its own unit's events.
+"""NATS users for departments: each may only fetch and acknowledge its own, system-made consumers
+on the department stream `DUCHA_DEPT` (see `deptstream`).
 
     python -m ducha_notify.natsauth --nats-url nats://ducha:<pw>@127.0.0.1:4322 \
         --out data/nats-auth.conf --credentials data/nats-departments.json
 
-reads the directory (intake's UnitRegistered events) from the log and writes an nats-server
-`authorization { users = [...] }` block (include it from the server config) plus a JSON file with
-each department's user name, password and inbox prefix (passwords are kept across runs).
+reads the directory (intake's UnitRegistered / HelperDepartmentRegistered events) from the log and
+writes an nats-server `authorization { users = [...] }` block (include it from the server config)
+plus a JSON file with each department's user name, password, inbox prefix and consumer names
+(passwords are kept across runs).
 
-What a department user may do (everything else is denied, publishing events above all):
-- subscribe to its unit's live subjects `ducha.ev.*.<unit>.>` and to its own inbox prefix
-  `_INBOX_<unit>.>` (never `_INBOX.>`: that would let it read every other client's replies,
-  including the services' reads of the whole log);
-- create an ephemeral (ordered) consumer on DUCHA_EVENTS *filtered to its unit*: the only
-  JetStream API subject allowed is `$JS.API.CONSUMER.CREATE.DUCHA_EVENTS.<name>.ducha.ev.*.<unit>.>`.
-  The server refuses a request whose config filter differs from the filter in the subject, and the
-  plain `$JS.API.CONSUMER.CREATE.DUCHA_EVENTS` (unfiltered, or multi-filter) form is not allowed;
-- answer flow-control messages of its consumer: publish `$JS.FC.DUCHA_EVENTS.>`.
-So a client must name its consumer (`ConsumerConfig(name=...)`), use one filter subject and
-connect with `inbox_prefix="_INBOX_<unit>"`; see the README for a nats-py example.
+What a department user may do (everything else is denied):
+- publish `$JS.API.CONSUMER.MSG.NEXT.DUCHA_DEPT.<consumer>` (fetch) and
+  `$JS.API.CONSUMER.INFO.DUCHA_DEPT.<consumer>` for each of its own consumers
+  (`dept-<department>-1`, `dept-<department>-2`, ...), and `$JS.ACK.DUCHA_DEPT.<consumer>.>`
+  (acknowledge what it fetched);
+- subscribe to its own inbox prefix `_INBOX_<department>.>` (never `_INBOX.>`: that would let it
+  read every other client's replies, including the services' reads of the whole log).
+No consumer create/update/delete (the system creates the consumers, so no department can take over
+another's), no stream API, no access to DUCHA_EVENTS, no publish to any `ducha.>` subject.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ducha.kernel.subjects import EVENT_PREFIX, EVENT_STREAM, event_type_filter, unit_filter
+from ducha.kernel.subjects import EVENT_STREAM, event_type_filter
+
+from .deptstream import DEFAULT_CONSUMERS, DEPT_STREAM, consumer_names, dept_subject
 
 SERVICE_USER = "ducha"
 
@@ -54,31 +56,33 @@ def inbox_prefix(unit_id: str) -> str:
     return f"_INBOX_{unit_id}"
 
 
-def department_permissions(unit_id: str, stream: str = EVENT_STREAM) -> dict[str, Any]:
-    own = unit_filter(unit_id)
+def department_permissions(department: str, consumers: int = DEFAULT_CONSUMERS) -> dict[str, Any]:
+    names = consumer_names(department, consumers)
+    allow = []
+    for name in names:
+        allow += [f"$JS.API.CONSUMER.MSG.NEXT.{DEPT_STREAM}.{name}", f"$JS.API.CONSUMER.INFO.{DEPT_STREAM}.{name}",
+                  f"$JS.ACK.{DEPT_STREAM}.{name}.>"]
     return {
         "publish": {
-            "allow": [
-                f"$JS.API.CONSUMER.CREATE.{stream}.*.{own}",
-                f"$JS.FC.{stream}.>",
-            ],
-            "deny": [f"{EVENT_PREFIX}.>", "ducha.dlq.>"],
+            "allow": allow,
+            # belt and braces: the allow list already excludes these
+            "deny": ["ducha.>", "$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DURABLE.CREATE.>",
+                     "$JS.API.CONSUMER.DELETE.>", "$JS.API.STREAM.>", f"$JS.API.CONSUMER.*.{EVENT_STREAM}.>"],
         },
-        "subscribe": {
-            "allow": [own, f"{inbox_prefix(unit_id)}.>"],
-        },
+        "subscribe": {"allow": [f"{inbox_prefix(department)}.>"]},
     }
 
 
 def render_authorization(
-    service_password: str, departments: Sequence[DepartmentUser], service_user: str = SERVICE_USER
+    service_password: str, departments: Sequence[DepartmentUser], service_user: str = SERVICE_USER,
+    consumers: int = DEFAULT_CONSUMERS,
 ) -> str:
     """The nats-server `authorization` block (NATS config accepts JSON values; quoted strings
     keep `$JS...` from being read as variables)."""
     users: list[dict[str, Any]] = [{"user": service_user, "password": service_password}]
     for dept in sorted(departments, key=lambda d: d.user):
         users.append(
-            {"user": dept.user, "password": dept.password, "permissions": department_permissions(dept.unit_id)}
+            {"user": dept.user, "password": dept.password, "permissions": department_permissions(dept.unit_id, consumers)}
         )
     lines = ["# generated by ducha_notify.natsauth from the directory; do not edit", "authorization {"]
     lines.append("  users = [")
@@ -89,19 +93,22 @@ def render_authorization(
     return "\n".join(lines) + "\n"
 
 
-def department_users(units: dict[str, str], known: dict[str, str]) -> list[DepartmentUser]:
-    """One user per unit, `unit-<id>`; passwords from `known` (user -> password) or new."""
+def department_users(units: dict[str, str], known: dict[str, str],
+                     helpers: dict[str, str] | None = None) -> list[DepartmentUser]:
+    """One user per unit (`unit-<id>`) and per helper department (`helper-<id>`); passwords from
+    `known` (user -> password) or new."""
     out = []
-    for unit_id, name in sorted(units.items()):
-        user = f"unit-{unit_id}"
-        out.append(DepartmentUser(user, known.get(user) or secrets.token_urlsafe(24), unit_id, name))
+    for kind, found in (("unit", units), ("helper", helpers or {})):
+        for dept_id, name in sorted(found.items()):
+            user = f"{kind}-{dept_id}"
+            out.append(DepartmentUser(user, known.get(user) or secrets.token_urlsafe(24), dept_id, name))
     return out
 
 
-async def read_units(store: Any) -> dict[str, str]:
-    """unit id -> current name, from UnitRegistered / UnitUpdated in the log."""
+async def read_units(store: Any, event_types: Sequence[str] = ("UnitRegistered", "UnitUpdated")) -> dict[str, str]:
+    """unit (or helper department) id -> current name, from the directory events in the log."""
     found: list[tuple[int, str, str]] = []
-    for event_type in ("UnitRegistered", "UnitUpdated"):
+    for event_type in event_types:
         async for env in store.read_subject(event_type_filter(event_type, "intake")):
             found.append((env.sequence, env.aggregate_id, env.payload.name))
     return {unit_id: name for _seq, unit_id, name in sorted(found)}
@@ -122,25 +129,29 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
-async def generate(nats_url: str, out: Path, credentials: Path, service_password: str | None = None) -> list[DepartmentUser]:
+async def generate(nats_url: str, out: Path, credentials: Path, service_password: str | None = None,
+                   consumers: int = DEFAULT_CONSUMERS) -> list[DepartmentUser]:
     import nats
     from ducha.contracts import registry
     from ducha.kernel.eventstore import EventStore
 
     nc = await nats.connect(nats_url)
     try:
-        units = await read_units(EventStore(nc, registry))
+        store = EventStore(nc, registry)
+        units = await read_units(store)
+        helpers = await read_units(store, ("HelperDepartmentRegistered",))
     finally:
         await nc.close()
     old_service, known = _load_known(credentials)
     service_pw = service_password or old_service or secrets.token_urlsafe(24)
-    depts = department_users(units, known)
-    _write_private(out, render_authorization(service_pw, depts))
+    depts = department_users(units, known, helpers)
+    _write_private(out, render_authorization(service_pw, depts, consumers=consumers))
     creds = {
         "service": {"user": SERVICE_USER, "password": service_pw},
         "departments": [
             {"user": d.user, "password": d.password, "unit_id": d.unit_id, "name": d.name,
-             "inbox_prefix": d.inbox_prefix, "subject": unit_filter(d.unit_id), "stream": EVENT_STREAM}
+             "inbox_prefix": d.inbox_prefix, "subject": dept_subject(d.unit_id), "stream": DEPT_STREAM,
+             "consumers": consumer_names(d.unit_id, consumers)}
             for d in depts
         ],
     }
@@ -154,8 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("data/nats-auth.conf"))
     parser.add_argument("--credentials", type=Path, default=Path("data/nats-departments.json"))
     parser.add_argument("--service-password", default=os.environ.get("DUCHA_NATS_SERVICE_PASSWORD"))
+    parser.add_argument("--consumers", type=int, default=int(os.environ.get("DUCHA_NOTIFY_DEPT_CONSUMERS", DEFAULT_CONSUMERS)),
+                        help="consumers per department (as notify's DUCHA_NOTIFY_DEPT_CONSUMERS)")
     args = parser.parse_args(argv)
-    depts = asyncio.run(generate(args.nats_url, args.out, args.credentials, args.service_password))
+    depts = asyncio.run(generate(args.nats_url, args.out, args.credentials, args.service_password, args.consumers))
     print(f"wrote {args.out} ({len(depts)} department users) and {args.credentials}", file=sys.stderr)
     return 0
 

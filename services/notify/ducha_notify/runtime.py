@@ -17,6 +17,7 @@ class Runtime:
     mailer: Mailer
     webhooks: Any = None  # WebhookDispatcher once started
     sender: Any = None  # NotificationSender once started
+    dept: Any = None  # DeptPublisher once started
     extras: dict[str, Any] = field(default_factory=dict)
 
     def poke_webhooks(self, subscription_id: str | None = None) -> None:

@@ -22,6 +22,8 @@ class NotifySettings(BaseSettings):
     webhook_backoff_seconds: float = Field(default=1.0, gt=0, description="first retry delay; doubles each time")
     webhook_backoff_max_seconds: float = Field(default=600.0, gt=0)
     poll_seconds: float = Field(default=0.5, gt=0, description="how often an idle worker looks for new events")
+    # department stream
+    dept_consumers: int = Field(default=2, ge=1, le=5, description="durable DUCHA_DEPT consumers per department")
     # e-mail
     smtp_host: str | None = Field(
         default=None, description="SMTP server; unset = no e-mail: each mail is recorded once as failed "

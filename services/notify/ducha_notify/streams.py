@@ -1,8 +1,10 @@
-"""Server-Sent Events: `GET /v1/streams/units/{unit}/events`, one unit's events in log order.
+"""Server-Sent Events: `GET /v1/streams/units/{department}/events`, a department's part of the
+department stream DUCHA_DEPT — exactly what the disclosure policy lets that department see,
+redacted, in the public contract shape, in order.
 
-Each event is sent as `id: <log sequence>`, `event: <EventType>`, `data: <the stored envelope>`;
-a client that reconnects with `Last-Event-ID` (or `?after=`) continues after that sequence.
-A unit may follow only its own unit; the office (and the system) any unit.
+Each event is sent as `id: <DUCHA_DEPT sequence>`, `event: <EventType>`, `data: <the disclosed
+event>`; a client that reconnects with `Last-Event-ID` (or `?after=`) continues after that sequence.
+A unit or helper department may follow only itself; the office (and the system) any department.
 """
 
 from __future__ import annotations
@@ -16,20 +18,22 @@ from typing import Annotated, Any
 from ducha.kernel.errors import InvalidCommand
 from ducha.kernel.eventstore import DeliveryGap, DeliveryTracker, subscribe_ordered
 from ducha.kernel.http import ERROR_RESPONSES, CurrentActor
-from ducha.kernel.subjects import check_token, unit_filter
+from ducha.kernel.subjects import check_token
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from .api_webhooks import unit_scope
+from .api_webhooks import department_scope
+from .deptstream import DEPT_STREAM, dept_subject, ensure_dept_stream
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=ERROR_RESPONSES)
 HEARTBEAT_SECONDS = 15.0
 
 
 async def unit_events(kernel: Any, unit: str, after: int) -> AsyncGenerator[tuple[int, str, bytes] | None, None]:
-    """(sequence, subject, stored bytes) of the unit's events after `after`, live; None on idle
-    ticks (1 s). Restarts its ordered consumer after a delivery gap, from the last one yielded."""
-    store = kernel.store
+    """(DUCHA_DEPT sequence, subject, disclosed bytes) of the department's events after `after`,
+    live; None on idle ticks (1 s). Restarts its ordered consumer after a delivery gap, from the
+    last one yielded."""
+    js = kernel.store.js
     position = after
     while True:
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -38,7 +42,7 @@ async def unit_events(kernel: Any, unit: str, after: int) -> AsyncGenerator[tupl
         async def on_msg(msg: Any, q: asyncio.Queue[Any] = queue) -> None:
             q.put_nowait(msg)
 
-        sub = await subscribe_ordered(store.js, store.stream, [unit_filter(unit)], position + 1, on_msg)
+        sub = await subscribe_ordered(js, DEPT_STREAM, [dept_subject(unit)], position + 1, on_msg)
         try:
             while True:
                 try:
@@ -54,8 +58,6 @@ async def unit_events(kernel: Any, unit: str, after: int) -> AsyncGenerator[tupl
                 if seq <= position:
                     continue
                 position = seq
-                if msg.subject.split(".")[2] == "notify":
-                    continue
                 yield seq, msg.subject, msg.data
         finally:
             with contextlib.suppress(Exception):
@@ -66,25 +68,26 @@ def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (seq, event_type.encode(), data)
 
 
-@router.get("/units/{unit}/events", summary="a unit's events as Server-Sent Events (resumable)",
+@router.get("/units/{unit}/events", summary="a department's disclosed events as Server-Sent Events (resumable)",
             response_class=StreamingResponse)
 async def stream_unit(
     unit: str,
     actor: CurrentActor,
     request: Request,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="start after this log sequence")] = None,
+    after: Annotated[int | None, Query(ge=0, description="start after this DUCHA_DEPT sequence")] = None,
     limit: Annotated[int | None, Query(ge=1, description="close after this many events")] = None,
     idle_timeout: Annotated[float | None, Query(gt=0, le=3600, description="close after this many idle seconds")] = None,
 ) -> StreamingResponse:
     check_token(unit, "unit id")
-    unit_scope(actor, unit)
+    department_scope(actor, unit)
     start = after or 0
     if last_event_id:
         if not last_event_id.strip().isdigit():
-            raise InvalidCommand("Last-Event-ID must be a log sequence", field="Last-Event-ID")
+            raise InvalidCommand("Last-Event-ID must be a stream sequence", field="Last-Event-ID")
         start = max(start, int(last_event_id))
     kernel = request.app.state.kernel
+    await ensure_dept_stream(kernel.store.js)  # a request may come before the publisher made it
 
     async def body() -> AsyncIterator[bytes]:
         sent, idle_since, beat = 0, time.monotonic(), time.monotonic()

@@ -1,8 +1,9 @@
 """Webhook delivery: one worker (asyncio task) per active subscription, so a bad URL or a slow
 receiver only ever delays its own subscription.
 
-A worker follows its unit's subject `ducha.ev.*.<unit>.>` with leader reads from the
-subscription's cursor, which lives in the log itself (the subscription aggregate's attempt and
+A worker follows its department's part of the department stream, `ducha.dept.<unit>.>` in
+DUCHA_DEPT (so a webhook carries exactly what the disclosure policy lets the unit see, in the
+public contract shape), with leader reads from the subscription's cursor (a DUCHA_DEPT sequence), which lives in the log itself (the subscription aggregate's attempt and
 dead-letter events): after a restart it continues where it stopped. Each event is delivered in
 order; a failure is retried with exponential backoff, up to the attempt limit, then dead-lettered
 and the worker moves on. Every attempt is an event (WebhookDeliveryAttempted) whose command id is
@@ -17,13 +18,14 @@ import time
 from typing import Any
 
 import httpx
-from ducha.contracts import SYSTEM_ACTOR, DomainEvent, Envelope
+import nats.js.errors
+from ducha.contracts import SYSTEM_ACTOR, DomainEvent
 from ducha.contracts.notify import WebhookDeadLettered, WebhookDeliveryAttempted
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
-from ducha.kernel.subjects import unit_filter
 
 from . import formats
+from .deptstream import DEPT_STREAM, dept_subject
 from .runtime import wait_or_timeout
 from .settings import NotifySettings, subscription_secret
 from .subscriptions import SubscriptionState, delivery_id, subscription_key
@@ -31,11 +33,14 @@ from .subscriptions import SubscriptionState, delivery_id, subscription_key
 log = logging.getLogger("ducha.notify.webhooks")
 
 
-async def next_event(kernel: Any, subject: str, after: int) -> tuple[Envelope[DomainEvent], bytes] | None:
-    store = kernel.store
-    async for env, data in store.read_subject_raw(subject, after):  # leader read of the next one
-        return env, data
-    return None
+async def next_event(kernel: Any, department: str, after: int) -> tuple[int, str, bytes] | None:
+    """(DUCHA_DEPT sequence, event type, disclosed bytes) of the department's next event."""
+    try:  # a leader read (STREAM.MSG.GET next_by_subj), never a possibly stale follower
+        raw = await kernel.store.js.get_msg(DEPT_STREAM, seq=after + 1, subject=dept_subject(department), next=True)
+    except nats.js.errors.NotFoundError:
+        return None
+    assert raw.seq is not None and raw.subject is not None
+    return raw.seq, raw.subject.rpartition(".")[2], raw.data or b""
 
 
 class WebhookWorker:
@@ -58,30 +63,30 @@ class WebhookWorker:
                     return
                 if state.generation != generation or position < state.cursor:
                     position, generation = state.cursor, state.generation
-                found = await next_event(self.kernel, unit_filter(state.unit_id), position)
+                found = await next_event(self.kernel, state.unit_id, position)
                 if found is None:
                     self.wake.clear()
                     await wait_or_timeout(self.wake, self.settings.poll_seconds)
                     continue
-                env, data = found
-                if env.context == "notify" or not state.wants(env.event_type):
-                    position = env.sequence
+                seq, event_type, data = found
+                if not state.wants(event_type):
+                    position = seq
                     continue
-                if await self.deliver(http, state, env, data):
-                    position = env.sequence
+                if await self.deliver(http, state, seq, event_type, data):
+                    position = seq
 
     async def deliver(self, http: httpx.AsyncClient, state: SubscriptionState,
-                      env: Envelope[DomainEvent], data: bytes) -> bool:
+                      seq: int, event_type: str, data: bytes) -> bool:
         """Deliver one event until it succeeds or is dead-lettered; False if the subscription
         changed meanwhile (cancelled or replayed)."""
-        did = delivery_id(self.id, state.generation, env.sequence)
-        body = formats.render(state.format, env, data, did, self.id)
+        did = delivery_id(self.id, state.generation, seq)
+        body = formats.render(state.format, seq, data, did, self.id)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             formats.SIGNATURE_HEADER: formats.sign(self.secret, body),
             formats.DELIVERY_HEADER: did,
-            "X-Ducha-Sequence": str(env.sequence),
-            "X-Ducha-Event-Type": env.event_type,
+            "X-Ducha-Sequence": str(seq),
+            "X-Ducha-Event-Type": event_type,
             "X-Ducha-Subscription-Id": self.id,
         }
         attempt = state.attempts.get(did, 0)
@@ -89,15 +94,15 @@ class WebhookWorker:
             attempt += 1
             ok, status, error, ms = await self._post(http, state.url, body, headers)
             await self._record(WebhookDeliveryAttempted(
-                delivery_id=did, generation=state.generation, source_sequence=env.sequence,
-                source_event_type=env.event_type, attempt=attempt, ok=ok, status_code=status,
+                delivery_id=did, generation=state.generation, source_sequence=seq,
+                source_event_type=event_type, attempt=attempt, ok=ok, status_code=status,
                 error=error[:500], duration_ms=ms), f"{did}:a{attempt}")
             if ok:
                 return True
             if attempt >= self.settings.webhook_max_attempts:
                 await self._record(WebhookDeadLettered(
-                    delivery_id=did, generation=state.generation, source_sequence=env.sequence,
-                    source_event_type=env.event_type, attempts=attempt, last_error=error[:500]), f"{did}:dead")
+                    delivery_id=did, generation=state.generation, source_sequence=seq,
+                    source_event_type=event_type, attempts=attempt, last_error=error[:500]), f"{did}:dead")
                 return True
             delay = min(self.settings.webhook_backoff_seconds * 2 ** (attempt - 1), self.settings.webhook_backoff_max_seconds)
             self.wake.clear()

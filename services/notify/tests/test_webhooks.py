@@ -20,7 +20,7 @@ from .conftest import (  # type: ignore[import-not-found]
     UNIT2,
     Receiver,
     fast_settings,
-    issue,
+    fed_back_issue,
     make_emit,
     seed_directory,
     wait_until,
@@ -45,21 +45,21 @@ async def test_signed_ordered_own_unit_only_in_three_formats(nats_server: NatsSe
         emit = make_emit(svc.kernel.commands)
         await seed_directory(emit)
         sub = await register(svc, UNIT1, plain.url)
-        await register(svc, UNIT1, wecom.url, format="wecom", event_types=["IssueReported"])
-        await register(svc, OFFICE, ding.url, format="dingtalk", unit_id="U1", event_types=["DeadlineSet"])
+        await register(svc, UNIT1, wecom.url, format="wecom", event_types=["IssueReported"], reminders=False)
+        await register(svc, OFFICE, ding.url, format="dingtalk", unit_id="U1", event_types=["DeadlineSet"], reminders=False)
         other = await svc.client.post("/v1/webhooks", json={"url": plain.url, "unit_id": "U2"}, headers=svc.headers(UNIT1))
         assert other.status_code == 403
         seqs = []
         for i in range(4):
-            seqs.append((await emit(issue(f"问题{i}"), f"P{i}", "U1")).last_sequence)
-            await emit(issue(f"别的单位问题{i}"), f"Q{i}", "U2")
+            seqs.append((await fed_back_issue(emit, f"问题{i}", f"P{i}", "U1")).last_sequence)
+            await fed_back_issue(emit, f"别的单位问题{i}", f"Q{i}", "U2")
         seqs.append((await emit(deadline(20), "P0", "U1", actor=UNIT1)).last_sequence)
-        await wait_until(lambda: len(plain.accepted) >= 7 and len(wecom.accepted) >= 4 and ding.accepted)
-        # plain JSON: every U1 event (the unit's registration, a person, 4 problems, 1 deadline), in log order
+        await wait_until(lambda: len(plain.accepted) >= 11 and len(wecom.accepted) >= 4 and ding.accepted)
+        # plain JSON: every disclosed U1 event (registration, a person, 4 problems fed back, 1 deadline), in order
         bodies = [json.loads(b) for _h, b in plain.accepted]
         assert [b["event"]["unit_id"] for b in bodies] == ["U1"] * len(bodies)
         assert [b["sequence"] for b in bodies] == sorted(b["sequence"] for b in bodies)
-        assert set(seqs) <= {b["sequence"] for b in bodies}
+        assert set(seqs) <= {b["event"]["sequence"] for b in bodies}  # the source log sequence
         for headers, body in plain.accepted:
             assert formats.verify(sub["secret"], body, headers["x-ducha-signature"])
             assert headers["x-ducha-delivery-id"] == json.loads(body)["delivery_id"]
@@ -96,7 +96,7 @@ async def test_down_receiver_gets_everything_in_order_once_across_a_restart(
         await seed_directory(emit)
         sub = await register(svc, UNIT1, receiver.url, event_types=["IssueReported"])
         for i in range(3):
-            await emit(issue(f"问题{i}"), f"P{i}", "U1")
+            await fed_back_issue(emit, f"问题{i}", f"P{i}", "U1")
         # it keeps trying while the receiver is down
         await wait_until(lambda: _ge(_attempts(svc, sub["subscription_id"]), 3))
         await receiver.start()
@@ -106,7 +106,7 @@ async def test_down_receiver_gets_everything_in_order_once_across_a_restart(
     async with run_service(spec(fast_settings()), nats_server.url, tmp_path, keys, database=database) as svc:
         emit = make_emit(svc.kernel.commands)
         for i in range(3, 6):
-            await emit(issue(f"问题{i}"), f"P{i}", "U1")
+            await fed_back_issue(emit, f"问题{i}", f"P{i}", "U1")
         await receiver.start()
         await wait_until(lambda: len(receiver.accepted) >= 6)
         titles = [json.loads(b)["event"]["payload"]["title"] for _h, b in receiver.accepted]
@@ -137,8 +137,8 @@ async def test_dead_letter_after_limit_then_replay(nats_server: NatsServer, tmp_
         await seed_directory(emit)
         sub = await register(svc, UNIT1, receiver.url, event_types=["IssueReported"])
         sid = sub["subscription_id"]
-        first = (await emit(issue("问题A"), "PA", "U1")).last_sequence
-        await emit(issue("问题B"), "PB", "U1")
+        await fed_back_issue(emit, "问题A", "PA", "U1")
+        await fed_back_issue(emit, "问题B", "PB", "U1")
 
         async def dead() -> int:
             resp = await svc.client.get(f"/v1/webhooks/{sid}/deliveries?status=dead", headers=svc.headers(UNIT1))
@@ -147,7 +147,7 @@ async def test_dead_letter_after_limit_then_replay(nats_server: NatsServer, tmp_
         await wait_until(lambda: _eq(dead(), 2))
         assert len(receiver.requests) == 6  # 3 attempts each, then given up
         receiver.status = 200
-        resp = await svc.client.post(f"/v1/webhooks/{sid}/replay", json={"from_sequence": first},
+        resp = await svc.client.post(f"/v1/webhooks/{sid}/replay", json={"from_sequence": 1},
                                      headers=svc.headers(UNIT1))
         assert resp.status_code == 200
         await wait_until(lambda: len(receiver.accepted) >= 2)
@@ -174,7 +174,7 @@ async def test_bad_url_and_slow_receiver_block_nobody(nats_server: NatsServer, t
         await register(svc, UNIT1, good.url, event_types=["IssueReported"])
         started = datetime.now()
         for i in range(5):
-            await emit(issue(f"问题{i}"), f"P{i}", "U1")
+            await fed_back_issue(emit, f"问题{i}", f"P{i}", "U1")
         await wait_until(lambda: len(good.accepted) >= 5, timeout=5)
         assert (datetime.now() - started).total_seconds() < 5
     await slow.stop()

@@ -1,0 +1,62 @@
+"""The department stream's consumers over HTTP: a department sees its consumers and moves one
+to a DUCHA_DEPT sequence or a date (department NATS users may not create or change consumers)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import nats.js.errors
+from ducha.kernel.errors import InvalidCommand, NotFound
+from ducha.kernel.http import ERROR_RESPONSES, CurrentActor
+from ducha.kernel.subjects import check_token
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field, model_validator
+
+from .api_webhooks import department_scope
+from .deptstream import DEPT_STREAM, consumer_names, dept_subject, reset_consumer
+from .runtime import runtime
+
+router = APIRouter(prefix="/v1/departments", tags=["department stream"], responses=ERROR_RESPONSES)
+
+
+class Reset(BaseModel):
+    from_sequence: int | None = Field(default=None, ge=1, description="the first DUCHA_DEPT sequence to deliver")
+    from_date: datetime | None = Field(default=None, description="deliver what was published from then on")
+
+    @model_validator(mode="after")
+    def _one(self) -> Reset:
+        if (self.from_sequence is None) == (self.from_date is None):
+            raise ValueError("give exactly one of from_sequence and from_date")
+        return self
+
+
+def _names(request: Request, department: str) -> list[str]:
+    return consumer_names(department, runtime(request.app.state.kernel).settings.dept_consumers)
+
+
+@router.get("/{department}/consumers", summary="the department's DUCHA_DEPT consumers")
+async def list_consumers(department: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+    department_scope(actor, check_token(department, "department id"))
+    js = request.app.state.kernel.store.js
+    out = []
+    for name in _names(request, department):
+        try:
+            info = await js.consumer_info(DEPT_STREAM, name)
+        except nats.js.errors.NotFoundError:
+            continue
+        out.append({"name": name, "pending": info.num_pending, "ack_pending": info.num_ack_pending,
+                    "ack_floor": info.ack_floor.stream_seq if info.ack_floor else 0})
+    return {"stream": DEPT_STREAM, "subject": dept_subject(department), "consumers": out}
+
+
+@router.post("/{department}/consumers/{name}/reset", summary="restart a consumer at a sequence or a date")
+async def reset(department: str, name: str, body: Reset, actor: CurrentActor, request: Request) -> dict[str, Any]:
+    department_scope(actor, check_token(department, "department id"))
+    if name not in _names(request, department):
+        raise NotFound(f"no consumer {name} of department {department}")
+    if body.from_date is not None and body.from_date.tzinfo is None:
+        raise InvalidCommand("from_date needs a time zone", field="from_date")
+    await reset_consumer(request.app.state.kernel.store.js, department, name,
+                         start_sequence=body.from_sequence, start_time=body.from_date)
+    return {"name": name, "from_sequence": body.from_sequence, "from_date": body.from_date}
