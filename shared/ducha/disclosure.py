@@ -50,7 +50,7 @@ PROBLEM_EVENTS = FACTS | REMOVAL | TEAM_INTERNAL | WORK
 # A unit's own directory entry is the only non-problem event a unit receives.
 OWN_DIRECTORY = frozenset({"UnitRegistered", "UnitUpdated", "PersonRegistered"})
 
-SEE_ALL = frozenset({Role.OFFICE, Role.CADRE, Role.SYSTEM})
+SEE_ALL = frozenset({Role.OFFICE, Role.CADRE, Role.SYSTEM, Role.AUDITOR})
 DEPARTMENTS = frozenset({Role.UNIT, Role.HELPER})
 
 # What replaces the person of a team in what a department sees of an unannounced visit (暗访).
@@ -124,6 +124,12 @@ def may_see_problem(viewer: Viewer, facts: ProblemFacts) -> bool:
     return False
 
 
+def may_publish(facts: ProblemFacts) -> bool:
+    """May a bulletin count this problem (ranking, totals)? Only what the public may then see:
+    fed back, not withdrawn. Naming it individually needs `publishable` as well."""
+    return may_see_problem(Viewer(Role.PUBLIC), replace(facts, published=True))
+
+
 @dataclass(frozen=True, slots=True)
 class ProblemScope:
     """The problem-level rule in a form a SQL query applies (`ducha.kernel.scope`): None in a
@@ -131,6 +137,8 @@ class ProblemScope:
 
     everything: bool = False
     nothing: bool = False
+    # team_id: the team's own problems, and those of the units it is assigned to (team_units,
+    # or the service's own record of assignments, see ducha.kernel.scope)
     unit_id: str | None = None
     team_id: str | None = None
     team_units: frozenset[str] = frozenset()
@@ -164,7 +172,7 @@ def decide(viewer: Viewer, event_type: str, facts: ProblemFacts | None, *, event
     if role in SEE_ALL:
         return Decision(Verdict.VISIBLE, why="sees everything")
     if facts is None or event_type not in PROBLEM_EVENTS:
-        return _non_problem(viewer, event_type, event_unit)
+        return _non_problem(viewer, event_type, event_unit, facts)
     if not may_see_problem(viewer, facts):
         return _removal_notice(viewer, event_type, facts)
     if role == Role.TEAM:
@@ -183,10 +191,14 @@ def decide(viewer: Viewer, event_type: str, facts: ProblemFacts | None, *, event
     return Decision(Verdict.VISIBLE, why="its own (or assigned) problem, fed back")
 
 
-def _non_problem(viewer: Viewer, event_type: str, event_unit: str | None) -> Decision:
+def _non_problem(viewer: Viewer, event_type: str, event_unit: str | None, facts: ProblemFacts | None) -> Decision:
+    if event_type == "AccountabilityDecided":  # 问责/容错: the unit concerned, and a team for its problems
+        if viewer.role == Role.UNIT and event_unit is not None and event_unit == viewer.unit_id:
+            return Decision(Verdict.VISIBLE, why="a decision about the unit itself")
+        if viewer.role == Role.TEAM and facts is not None and may_see_problem(viewer, facts):
+            return Decision(Verdict.VISIBLE, why="a decision about the team's problem")
+        return Decision(Verdict.HIDDEN, why="personnel decisions are for office, cadre and the unit concerned")
     if viewer.role == Role.TEAM:
-        if event_type == "AccountabilityDecided":
-            return Decision(Verdict.HIDDEN, why="personnel decisions are for office and cadre")
         return Decision(Verdict.VISIBLE, why="working material of the teams")
     if viewer.role == Role.UNIT and event_type in OWN_DIRECTORY and event_unit == viewer.unit_id:
         return Decision(Verdict.VISIBLE, why="its own directory entry")
@@ -324,6 +336,8 @@ def policy_table_markdown() -> str:
         lines.append("| event kind | " + " | ".join(name for name, _ in VIEWERS) + " |")
         lines.append("| --- |" + " --- |" * len(VIEWERS))
         for sample, label in KINDS:
+            if sample in REMOVAL and stage != Stage.WITHDRAWN:
+                continue
             cells = [_cell(decide(v, sample, facts, sequence=2)) for _, v in VIEWERS]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         seen = ["yes" if may_see_problem(v, facts) else "no" for _, v in VIEWERS]

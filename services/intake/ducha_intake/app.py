@@ -5,6 +5,9 @@ Rounds, approved inspection content, teams, the directory of units, and problems
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from ducha.audit.api import audit_router
 from ducha.audit.checkpoint import checkpoint_job
 from ducha.audit.office import integrity_router, verification_job
@@ -15,16 +18,21 @@ from fastapi import APIRouter, FastAPI
 
 from .api import directory, planning, problems
 from .projection import IntakeProjection
+from .queries import assigned_units
 
 
 def _projections() -> list[Projection]:
     return [IntakeProjection()]
 
 
+async def _team_units(kernel: Any, team_id: str) -> set[str]:
+    return await asyncio.to_thread(assigned_units, kernel.engine, team_id)
+
+
 def _routers() -> list[APIRouter]:
     # The audit timeline (all contexts, read from the log) is served here: every role knows intake.
     return [directory.router, planning.rounds, planning.contents, planning.teams, problems.problems,
-            problems.suggestions, audit_router(), integrity_router()]
+            problems.suggestions, audit_router(_team_units), integrity_router()]
 
 
 def spec() -> ServiceSpec:

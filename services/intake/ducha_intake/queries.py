@@ -1,8 +1,9 @@
 """Reads of the intake read model, with each actor's scope enforced in the query.
 
-Visibility: office, cadre and system see everything; a team sees its own problems and those of
-the units it is assigned to; a unit sees only its own problems, and only once fed back; helper
-departments and the public see no problems here."""
+Visibility is the disclosure policy's (`ducha.disclosure.problem_scope`): office, cadre and
+system see everything; a team sees its own problems and those of the units it is assigned to; a
+unit sees only its own problems, once fed back and not withdrawn; helper departments and the
+public see no problems here (intake does not know helper assignments or bulletins)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ducha.contracts.base import Actor, Role
+from ducha import disclosure
 from ducha.contracts.common import LABELS_ZH
+from ducha.disclosure import Viewer
 from ducha.kernel.errors import Forbidden, NotFound
-from sqlalchemy import Engine, Table, and_, func, or_, select
+from ducha.kernel.scope import ProblemColumns, problem_conditions
+from sqlalchemy import Engine, Table, and_, func, select
 
 from .projection import contents, helpers, persons, problems, rounds, suggestions, team_units, teams, units
 
@@ -60,14 +64,14 @@ def _page(engine: Engine, query: Any, order: Any, page: Page) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ problems
 def problem_scope(actor: Actor) -> Any:
-    if actor.role in SEE_ALL:
-        return None
-    if actor.role == Role.TEAM:
-        assigned = select(team_units.c.unit_id).where(team_units.c.team_id == actor.team_id)
-        return or_(problems.c.team_id == actor.team_id, problems.c.unit_id.in_(assigned))
-    if actor.role == Role.UNIT:
-        return and_(problems.c.unit_id == actor.unit_id, problems.c.fed_back_at.is_not(None))
-    raise Forbidden(f"role '{actor.role.value}' sees no problems in intake (无权查看问题)")
+    if actor.role not in (*SEE_ALL, Role.TEAM, Role.UNIT):
+        raise Forbidden(f"role '{actor.role.value}' sees no problems in intake (无权查看问题)")
+    cols = ProblemColumns(
+        unit_id=problems.c.unit_id, team_id=problems.c.team_id,
+        disclosed=and_(problems.c.fed_back_at.is_not(None), problems.c.status.not_in(("withdrawn", "duplicate"))),
+        team_units=lambda team: problems.c.unit_id.in_(select(team_units.c.unit_id).where(team_units.c.team_id == team)))
+    conditions = problem_conditions(disclosure.problem_scope(Viewer.of(actor)), cols)
+    return and_(*conditions) if conditions else None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,12 @@ def get_problem(engine: Engine, actor: Actor, problem_id: str) -> dict[str, Any]
     if row is None:
         raise NotFound(f"no problem {problem_id} (问题不存在)")
     return row_dict(row)
+
+
+def assigned_units(engine: Engine, team_id: str) -> set[str]:
+    """The units a team is assigned to (TeamAssignedToUnits)."""
+    with engine.connect() as conn:
+        return {str(u) for u in conn.execute(select(team_units.c.unit_id).where(team_units.c.team_id == team_id)).scalars()}
 
 
 def problem_unit(engine: Engine, problem_id: str) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ducha.contracts import Role
 from ducha.contracts.notify import AuditCheckpointRef, BulletinContent, BulletinPublished
+from ducha.disclosure import Viewer, may_see_problem
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import InvalidCommand, NotFound
 from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter, require_role
@@ -21,6 +22,7 @@ from . import directory as d
 from .reminders import local_zone
 from .render import render_docx, render_html
 from .runtime import runtime
+from .visibility import row_facts
 
 router = APIRouter(prefix="/v1", tags=["bulletins"], responses=ERROR_RESPONSES)
 
@@ -145,5 +147,14 @@ async def public_docx(bid: str, request: Request) -> Response:
 @router.get("/public/problems", tags=["public"], summary="problems made public by published bulletins",
             dependencies=[ReadAfter])
 async def public_problems(request: Request) -> list[dict[str, Any]]:
-    return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
-        select(b.public_problems).order_by(b.public_problems.c.sequence, b.public_problems.c.problem_id)).mappings()])
+    def read(conn: Any) -> list[dict[str, Any]]:
+        rows = conn.execute(select(b.public_problems).order_by(b.public_problems.c.sequence,
+                                                               b.public_problems.c.problem_id)).mappings()
+        out = []
+        for r in rows:  # a problem withdrawn since it was published disappears (the policy, now)
+            problem = d.problem(conn, r["problem_id"])
+            if problem is not None and may_see_problem(Viewer(Role.PUBLIC), row_facts(problem, published=True)):
+                out.append(dict(r))
+        return out
+
+    return await _read(request, read)  # type: ignore[no-any-return]

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from . import notifications as n
 from . import templates as tpl
+from . import visibility as vis
 from .digest import digest_for
 from .reminders import local_zone, notification_key, scan
 from .runtime import runtime
@@ -78,8 +79,11 @@ async def my_inbox(actor: CurrentActor, request: Request,
              .where(n.inbox.c.person_id == actor.id).order_by(n.notifications.c.sequence.desc()))
         if unread:
             q = q.where(n.inbox.c.read_at.is_(None))
+        view = vis.viewer(conn, actor)
         out = []
         for row in conn.execute(q).mappings():
+            if not vis.problem_visible(conn, view, row["problem_id"]):
+                continue  # e.g. a problem withdrawn since: it disappears for the unit
             item = dict(row)
             item["body"] = item["body"].replace("{recipient_name}", actor.name or "您好")
             item["read"] = item["read_at"] is not None
@@ -147,7 +151,14 @@ async def unit_digest(unit: str, actor: CurrentActor, request: Request, day: dat
     if actor.role not in (Role.UNIT, Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):
         raise Forbidden("not allowed")
     today = _today(request, day)
-    body = await _read(request, lambda conn: digest_for(conn, today, unit_id=unit))
+
+    def read(conn: Any) -> dict[str, Any]:
+        view = vis.viewer(conn, actor)
+        if actor.role == Role.TEAM and unit not in view.team_units:
+            raise Forbidden("a team reads only the digests of units it is assigned to (本组未分派到该单位)")
+        return digest_for(conn, today, view, unit_id=unit)
+
+    body = await _read(request, read)
     return {"unit_id": unit, "day": today.isoformat(), **body}
 
 
@@ -158,7 +169,7 @@ async def team_digest(team: str, actor: CurrentActor, request: Request, day: dat
     if actor.role not in (Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):
         raise Forbidden("not allowed")
     today = _today(request, day)
-    body = await _read(request, lambda conn: digest_for(conn, today, team_id=team))
+    body = await _read(request, lambda conn: digest_for(conn, today, vis.viewer(conn, actor), team_id=team))
     return {"team_id": team, "day": today.isoformat(), **body}
 
 

@@ -20,11 +20,14 @@ from ducha.contracts.notify import (
     PublicProblem,
     RankingRow,
 )
+from ducha.disclosure import may_publish
 from ducha.kernel.errors import Conflict, NotFound
 from ducha.kernel.eventstore import LoadedAggregate
 from ducha.kernel.projection import Projection
 from ducha.kernel.subjects import AggregateKey
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, String, Table, Text, select, update
+
+from .visibility import row_facts
 
 STATUS_ZH = {"reported": "已发现", "fed_back": "已交办", "rectifying": "整改中", "submitted": "已提交待审核",
              "verified": "已验收", "written_off": "已销号"}
@@ -38,8 +41,10 @@ def bulletin_key(bid: str) -> AggregateKey:
 # ------------------------------------------------------------------ content
 def compute_content(problems: list[dict[str, Any]], unit_names: dict[str, str], round_id: str, round_name: str,
                     title: str, issuer: str, intro: str, poor_rate: int) -> BulletinContent:
-    """The bulletin's content from the round's problems (rows of the directory projection)."""
-    rows = [p for p in problems if p["round_id"] == round_id and p["status"] != "withdrawn"]
+    """The bulletin's content from the round's problems (rows of the directory projection): only
+    problems the public may see once published (the disclosure policy: fed back, not withdrawn)
+    are counted, and only publishable ones among them are named."""
+    rows = [p for p in problems if p["round_id"] == round_id and may_publish(row_facts(p))]
     per_unit: dict[str, dict[str, int]] = {}
     for p in rows:
         s = per_unit.setdefault(p["unit_id"], {"problems": 0, "rectified": 0, "overdue": 0, "rejected": 0})

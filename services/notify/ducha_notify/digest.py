@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from ducha.disclosure import Viewer
+
 from . import directory as d
+from .visibility import visible
 
 OPEN = ("fed_back", "rectifying")
 DUE_DAYS = 3
@@ -30,9 +33,12 @@ def classify(rows: list[dict[str, Any]], today: date) -> dict[str, list[dict[str
     return {"due": due, "overdue": overdue, "rejected": rejected}
 
 
-def digest_for(conn: Connection, today: date, *, unit_id: str | None = None, team_id: str | None = None) -> dict[str, Any]:
+def digest_for(conn: Connection, today: date, view: Viewer, *, unit_id: str | None = None,
+               team_id: str | None = None) -> dict[str, Any]:
+    """The digest as `view` may see it (the disclosure policy decides which problems count)."""
     rows = [r for r in open_problems(conn)
             if (unit_id is None or r["unit_id"] == unit_id) and (team_id is None or r["team_id"] == team_id)]
+    rows = visible(view, rows)
     parts = classify(rows, today)
     return {k: [{"problem_id": r["id"], "unit_id": r["unit_id"], "title": r["title"],
                  "deadline": str(r["deadline"]) if r["deadline"] else None} for r in v] for k, v in parts.items()}

@@ -1,4 +1,6 @@
-"""Read side: the rectification ledger (整改台账) and one problem's detail, scoped to who asks.
+"""Read side: the rectification ledger (整改台账) and one problem's detail, scoped to who asks by
+the disclosure policy (`ducha.disclosure`): a unit its own problems once fed back and not withdrawn,
+a helper department those it was assigned to, a team its own, office and cadre everything.
 
 The light depends on today, so it is computed in SQL from bound dates (yellow_from = deadline -
 yellow_days is stored) rather than stored: filters and paging by light stay exact every day."""
@@ -10,7 +12,9 @@ from datetime import date
 from typing import Any
 
 from ducha.contracts import Actor, Role
+from ducha.disclosure import ProblemScope, Viewer, problem_scope
 from ducha.kernel.errors import Forbidden
+from ducha.kernel.scope import ProblemColumns, problem_conditions
 from sqlalchemy import Engine, and_, case, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
@@ -44,18 +48,17 @@ class LedgerFilter:
     include_closed: bool = True  # withdrawn / duplicate rows
 
 
-def scope_filter(actor: Actor, wanted: LedgerFilter) -> tuple[LedgerFilter, str | None]:
-    """Narrow the filter to what the actor may see; returns (filter, helper id when a helper asks)."""
+def scope_filter(actor: Actor, wanted: LedgerFilter) -> tuple[LedgerFilter, ProblemScope]:
+    """Narrow the filter to what the actor may see (asking for another unit or team is refused);
+    returns (filter, the disclosure policy's scope for the query)."""
     role = actor.role
-    if role in (Role.OFFICE, Role.CADRE, Role.SYSTEM):
-        return wanted, None
+    if role == Role.PUBLIC:
+        raise Forbidden("the rectification ledger is not public; see published bulletins")
     if role == Role.UNIT:
-        return _force(wanted, "unit_id", actor.unit_id), None
-    if role == Role.TEAM:
-        return _force(wanted, "team_id", actor.team_id), None
-    if role == Role.HELPER:
-        return wanted, actor.unit_id
-    raise Forbidden("the rectification ledger is not public; see published bulletins")
+        wanted = _force(wanted, "unit_id", actor.unit_id)
+    elif role == Role.TEAM:
+        wanted = _force(wanted, "team_id", actor.team_id)
+    return wanted, problem_scope(Viewer.of(actor))
 
 
 def _force(wanted: LedgerFilter, name: str, value: str | None) -> LedgerFilter:
@@ -65,7 +68,7 @@ def _force(wanted: LedgerFilter, name: str, value: str | None) -> LedgerFilter:
     return LedgerFilter(**{**wanted.__dict__, name: value})
 
 
-def _ledger_select(today: date, f: LedgerFilter, helper_id: str | None) -> Any:
+def _ledger_select(today: date, f: LedgerFilter, scope: ProblemScope) -> Any:
     lit = light_expr(today).label("light")
     query = (
         select(problems, lit, units.c.name.label("unit_name"), teams.c.name.label("team_name"),
@@ -85,14 +88,15 @@ def _ledger_select(today: date, f: LedgerFilter, helper_id: str | None) -> Any:
         query = query.where(P.title.contains(f.q, autoescape=True))
     if not f.include_closed:
         query = query.where(P.intake_status == "reported")
-    if helper_id is not None:
-        query = query.where(P.problem_id.in_(select(helps.c.problem_id).where(helps.c.helper_id == helper_id)))
-    return query
+    cols = ProblemColumns(
+        unit_id=P.unit_id, team_id=P.team_id, disclosed=and_(P.fed_back.is_(True), P.intake_status == "reported"),
+        helper=lambda helper: P.problem_id.in_(select(helps.c.problem_id).where(helps.c.helper_id == helper)))
+    return query.where(*problem_conditions(scope, cols))
 
 
-def ledger(engine: Engine, today: date, f: LedgerFilter, helper_id: str | None, limit: int, offset: int
+def ledger(engine: Engine, today: date, f: LedgerFilter, scope: ProblemScope, limit: int, offset: int
            ) -> tuple[list[dict[str, Any]], int]:
-    base = _ledger_select(today, f, helper_id)
+    base = _ledger_select(today, f, scope)
     rank = case((light_expr(today) == "red", 0), (light_expr(today) == "yellow", 1),
                 (light_expr(today) == "green", 2), else_=3)
     # Red first, then yellow, then by deadline: what needs attention comes first.
@@ -127,7 +131,7 @@ def ledger_row(m: Any, today: date) -> dict[str, Any]:
 
 def problem_detail(engine: Engine, today: date, problem_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
-        row = conn.execute(_ledger_select(today, LedgerFilter(), None).where(P.problem_id == problem_id)).first()
+        row = conn.execute(_ledger_select(today, LedgerFilter(), ProblemScope(everything=True)).where(P.problem_id == problem_id)).first()
         if row is None:
             return None
         detail = ledger_row(row._mapping, today)

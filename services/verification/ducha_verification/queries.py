@@ -88,6 +88,13 @@ def problem_view(engine: Engine, problem_id: str) -> dict[str, Any] | None:
     return out
 
 
+def in_scope(engine: Engine, scope: Scope, problem_id: str) -> bool:
+    if scope.everything:
+        return True
+    with engine.connect() as conn:
+        return conn.execute(select(P.problem_id).where(P.problem_id == problem_id, *scope.where(problems))).first() is not None
+
+
 def _submission(row: dict[str, Any]) -> dict[str, Any]:
     row["evidence"] = json.loads(row["evidence"])
     row["reasons"] = json.loads(row["reasons"]) if row["reasons"] else []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from ducha.contracts import Actor, Role
+
 from ducha.contracts.intake import IssueWithdrawn
 
 World = Any
@@ -72,11 +74,15 @@ async def test_statistics_and_ranking_survive_a_rebuild(world: World) -> None:
     ranking = (await w.get("/v1/ranking", w.CADRE, round_id="R1"))["ranking"]
     assert [(r["rank"], r["unit_id"]) for r in ranking] == [(1, "U1"), (2, "U2"), (3, "U3")]
 
-    # scopes: a unit sees only itself; a team only its own team's problems
+    # scopes (the disclosure policy): a unit sees only itself, and only what was fed back to it;
+    # a team its own problems and those of the units it is assigned to (T2 is assigned to U2)
     own = await w.get("/v1/stats", w.UNIT2, by="unit")
     assert [g["unit_id"] for g in own["groups"]] == ["U2"] and own["total"]["reported"] == 2
+    unit3 = Actor(id="u-3", name="U3联络员", role=Role.UNIT, unit_id="U3")
+    own3 = await w.get("/v1/stats", unit3, by="unit")  # C3 not fed back and C2 withdrawn are not counted
+    assert _pick(own3["total"], "reported", "fed_back", "rebounded") == (1, 1, 1)
     team2 = await w.get("/v1/stats", w.OTHER_TEAM, by="unit")
-    assert [(g["unit_id"], g["reported"], g["awaiting_review"]) for g in team2["groups"]] == [("U2", 1, 1)]
+    assert [(g["unit_id"], g["reported"], g["awaiting_review"]) for g in team2["groups"]] == [("U2", 2, 1)]
     await w.get("/v1/stats", w.HELPER, status=403)
     listed = await w.get("/v1/problems", w.UNIT1, stage="rectifying")
     assert [p["problem_id"] for p in listed["problems"]] == ["A3"]

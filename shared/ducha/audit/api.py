@@ -1,31 +1,35 @@
-"""HTTP: a problem's timeline, for a service to include (`app.include_router(audit_router())`)."""
+"""HTTP: a problem's timeline, for a service to include (`app.include_router(audit_router())`).
+
+What a reader sees is decided by the disclosure policy (`ducha.disclosure`): a service passes
+`team_units` (the units a team is assigned to, from its own projection) so that a team sees the
+problems of its units."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
 from ..contracts.base import Actor, Role
+from ..disclosure import Viewer
 from ..kernel.errors import Forbidden, NotFound
 from ..kernel.http import ERROR_RESPONSES, CurrentActor
-from .timeline import problem_timeline
+from .timeline import disclosed_timeline
+
+TeamUnits = Callable[[Any, str], Awaitable[set[str]]]
 
 
-def may_see(actor: Actor, unit_id: str, entries: list[dict[str, Any]]) -> bool:
-    """Office, cadre supervision and auditors: every problem; a team: the problems it reported; a
-    unit: its own."""
-    if actor.role in (Role.OFFICE, Role.CADRE, Role.AUDITOR):
-        return True
-    if actor.role == Role.UNIT:
-        return actor.unit_id == unit_id
-    if actor.role == Role.TEAM:
-        teams = {e["changes"].get("team_id") for e in entries if e["event_type"] == "IssueReported"}
-        return actor.team_id in teams
-    return False
+async def no_team_units(kernel: Any, team_id: str) -> set[str]:
+    return set()
 
 
-def audit_router() -> APIRouter:
+async def viewer_of(actor: Actor, kernel: Any, team_units: TeamUnits = no_team_units) -> Viewer:
+    units = await team_units(kernel, actor.team_id) if actor.role == Role.TEAM and actor.team_id else set()
+    return Viewer.of(actor, units)
+
+
+def audit_router(team_units: TeamUnits = no_team_units) -> APIRouter:
     router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
     @router.get(
@@ -39,15 +43,15 @@ def audit_router() -> APIRouter:
         actor: CurrentActor,
         unit: str = Query(description="the problem's unit id"),
     ) -> dict[str, Any]:
-        if actor.role not in (Role.OFFICE, Role.CADRE, Role.AUDITOR, Role.TEAM, Role.UNIT):
+        if actor.role == Role.PUBLIC:
             raise Forbidden(f"role '{actor.role.value}' may not read audit timelines")
-        if actor.role == Role.UNIT and actor.unit_id != unit:
-            raise NotFound(f"no problem {problem_id}")
+        kernel = request.app.state.kernel
+        viewer = await viewer_of(actor, kernel, team_units)
         try:
-            entries = await problem_timeline(request.app.state.kernel.store, unit, problem_id)
+            entries = await disclosed_timeline(kernel.store, unit, problem_id, viewer)
         except ValueError:
             raise NotFound(f"no problem {problem_id}") from None
-        if not entries or not may_see(actor, unit, entries):
+        if not entries:
             raise NotFound(f"no problem {problem_id}")  # not visible = not there
         return {"problem_id": problem_id, "unit_id": unit, "events": entries}
 

@@ -92,11 +92,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_timeline(args: argparse.Namespace) -> int:
     from ..contracts import registry
+    from ..contracts.base import Role
+    from ..disclosure import Viewer
     from ..kernel.eventstore import EventStore
-    from .timeline import problem_timeline, render_table, to_csv
+    from .timeline import disclosed_timeline, render_table, to_csv
 
-    entries = _with_nats(args, lambda nc: problem_timeline(EventStore(nc, registry, stream=args.stream),
-                                                           args.unit, args.problem))
+    # Without --for-*, the office's view (everything); with them, exactly what that reader may see.
+    viewer = Viewer(Role(args.for_role), unit_id=args.for_unit, team_id=args.for_team,
+                    team_units=frozenset(args.for_team_unit or ()))
+
+    async def read(nc: Any) -> list[dict[str, Any]]:
+        store = EventStore(nc, registry, stream=args.stream)
+        return await disclosed_timeline(store, args.unit, args.problem, viewer) or []
+
+    entries = _with_nats(args, read)
     if not entries:
         raise CliError(f"no events of problem {args.problem} at unit {args.unit}: check both ids "
                        f"(the unit is the one the problem was reported against)")
@@ -205,6 +214,11 @@ def register(subparsers: Any) -> None:
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
     t.add_argument("-o", "--output", help="write to a file")
+    t.add_argument("--for-role", default="office", choices=["office", "cadre", "auditor", "team", "unit", "helper"],
+                   help="show only what this reader may see (the disclosure policy)")
+    t.add_argument("--for-unit", help="the reader's unit or helper department (roles unit, helper)")
+    t.add_argument("--for-team", help="the reader's team (role team)")
+    t.add_argument("--for-team-unit", action="append", help="a unit the reader's team is assigned to (repeatable)")
     t.set_defaults(func=cmd_timeline)
 
     r = common(sub.add_parser("replay", help="rebuild every projection and compare it with the live one"))

@@ -1,7 +1,8 @@
 """The complete history of one problem across every context: who, when, what changed, why.
 
-`problem_timeline(store, unit, problem)` returns JSON-ready entries; `render_table` and `to_csv`
-format them for the CLI and for export."""
+`problem_timeline(store, unit, problem)` returns JSON-ready entries; `disclosed_timeline` the same
+as a given viewer may see them (the disclosure policy, `ducha.disclosure`: hidden events left out,
+redacted fields taken out); `render_table` and `to_csv` format them for the CLI and for export."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import json
 import unicodedata
 from typing import Any
 
-from ..contracts.base import DomainEvent, Envelope
+from ..contracts.base import DomainEvent, Envelope, Role
+from ..disclosure import SEE_ALL, Decision, ProblemFacts, Viewer, decide, fold, may_see_problem, redacted_actor
 from ..kernel.eventstore import EventStore
 from ..kernel.subjects import problem_filter
 from .labels import CONTEXT_LABELS, FIELD_LABELS, ROLE_LABELS, event_label, value_label
@@ -19,8 +21,13 @@ from .labels import CONTEXT_LABELS, FIELD_LABELS, ROLE_LABELS, event_label, valu
 WHY_FIELDS = ("reason", "reasons", "basis", "difficulty", "note")
 
 
-def entry(event: Envelope[DomainEvent]) -> dict[str, Any]:
+def entry(event: Envelope[DomainEvent], decision: Decision | None = None,
+          facts: ProblemFacts | None = None) -> dict[str, Any]:
     payload = event.payload.model_dump(mode="json")
+    redact = decision.redact if decision else ()
+    for path in redact:
+        if path.startswith("payload."):
+            payload.pop(path.removeprefix("payload."), None)
     evidence = payload.pop("evidence", None) or []
     reasons: list[str] = []
     for name in WHY_FIELDS:
@@ -30,6 +37,8 @@ def entry(event: Envelope[DomainEvent]) -> dict[str, Any]:
         elif value:
             reasons.append(str(value))
     actor = event.actor
+    if "actor" in redact:
+        actor = type(actor).model_validate(redacted_actor(actor.model_dump(mode="json"), facts))
     return {
         "sequence": event.sequence,
         "occurred_at": event.occurred_at.isoformat(),
@@ -59,6 +68,30 @@ def entry(event: Envelope[DomainEvent]) -> dict[str, Any]:
 async def problem_timeline(store: EventStore, unit_id: str, problem_id: str) -> list[dict[str, Any]]:
     """Every event of the problem, in log order (leader reads: includes the latest write)."""
     return [entry(e) async for e in store.read_subject(problem_filter(unit_id, problem_id))]
+
+
+async def disclosed_timeline(store: EventStore, unit_id: str, problem_id: str,
+                             viewer: Viewer) -> list[dict[str, Any]] | None:
+    """What `viewer` may see of the problem's history; None if it may not see the problem (now)."""
+    events = [e async for e in store.read_subject(problem_filter(unit_id, problem_id))]
+    facts: ProblemFacts | None = None
+    payloads = []
+    for e in events:
+        payload = e.payload.model_dump(mode="json")
+        payloads.append(payload)
+        facts = fold(facts, e.event_type, e.unit_id, e.aggregate_id, payload, e.sequence)
+    if facts is None or not may_see_problem(viewer, facts):
+        return None
+    out = []
+    for e, payload in zip(events, payloads, strict=True):
+        decision = decide(viewer, e.event_type, facts, event_unit=e.unit_id, sequence=e.sequence, payload=payload)
+        if not decision.visible:
+            continue
+        item = entry(e, decision, facts)
+        if viewer.role not in SEE_ALL and viewer.role != Role.TEAM:
+            item.update(command_id="", correlation_id="", causation_id=None)  # internal bookkeeping
+        out.append(item)
+    return out
 
 
 def _changes_text(changes: dict[str, Any]) -> str:

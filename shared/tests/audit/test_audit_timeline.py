@@ -61,9 +61,10 @@ async def test_timeline_api_scope(history: History, nats_server, tmp_path: Path,
             resp = await svc.client.get(url, headers=svc.headers(who))
             assert resp.status_code == 200, (who.role, resp.text)
             assert len(resp.json()["events"]) == 10
-        for who in (other_team, other_unit):
+        for who in (other_team, other_unit, helper):  # a helper not assigned to it: not there either
             assert (await svc.client.get(url, headers=svc.headers(who))).status_code == 404
-        assert (await svc.client.get(url, headers=svc.headers(helper))).status_code == 403
+        public = Actor(id="p", name="公众", role=Role.PUBLIC)
+        assert (await svc.client.get(url, headers=svc.headers(public))).status_code == 403
         resp = await svc.client.get("/v1/audit/problems/NOPE/timeline?unit=U1", headers=svc.headers(office))
         assert resp.status_code == 404
         assert (await svc.client.get(url)).status_code == 401

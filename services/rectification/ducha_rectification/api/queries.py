@@ -48,9 +48,9 @@ async def get_ledger(
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> LedgerPage:
     kernel = kernel_of(request)
-    wanted, helper = scope_filter(actor, f)
+    wanted, scope = scope_filter(actor, f)
     today = city_today(kernel.clock)
-    rows, total = await asyncio.to_thread(ledger, kernel.engine, today, wanted, helper, limit, offset)
+    rows, total = await asyncio.to_thread(ledger, kernel.engine, today, wanted, scope, limit, offset)
     return LedgerPage.model_validate({"items": rows, "total": total, "limit": limit, "offset": offset,
                                       "today": today})
 
@@ -61,9 +61,9 @@ async def export_ledger(
     actor: CurrentActor, request: Request, f: Filter,
 ) -> Response:
     kernel = kernel_of(request)
-    wanted, helper = scope_filter(actor, f)
+    wanted, scope = scope_filter(actor, f)
     today = city_today(kernel.clock)
-    rows, _total = await asyncio.to_thread(ledger, kernel.engine, today, wanted, helper, EXPORT_LIMIT, 0)
+    rows, _total = await asyncio.to_thread(ledger, kernel.engine, today, wanted, scope, EXPORT_LIMIT, 0)
     body = await asyncio.to_thread(ledger_workbook, rows, today)
     name = f"整改台账-{today.isoformat()}.xlsx"
     return Response(body, media_type=XLSX, headers={

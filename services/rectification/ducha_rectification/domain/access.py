@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from ducha import disclosure
 from ducha.contracts import Actor, Role
+from ducha.disclosure import Stage, Viewer
 from ducha.kernel.errors import Forbidden, NotFound
 
 from .facts import ProblemFacts
@@ -65,15 +67,20 @@ def refuse_public(actor: Actor) -> None:
 
 
 def require_view(actor: Actor, facts: ProblemFacts, helper_ids: Collection[str]) -> None:
-    """Reading one problem: its unit, its team, a helper assigned to it, the office and cadre supervision."""
-    role = actor.role
-    if role in (Role.OFFICE, Role.CADRE, Role.SYSTEM):
-        return
-    if role == Role.TEAM and actor.team_id == facts.team_id:
-        return
-    if role == Role.UNIT and actor.unit_id == facts.unit_id:
-        return
-    if role == Role.HELPER and actor.unit_id in helper_ids:
+    """Reading one problem: whoever the disclosure policy lets see it (its unit once fed back and
+    not withdrawn, its team, a helper assigned to it, the office and cadre supervision)."""
+    if disclosure.may_see_problem(Viewer.of(actor), policy_facts(facts, helper_ids)):
         return
     refuse_public(actor)
     raise _not_visible(facts)
+
+
+def policy_facts(facts: ProblemFacts, helper_ids: Collection[str] = ()) -> disclosure.ProblemFacts:
+    if facts.intake_status != "reported":
+        stage = Stage.WITHDRAWN
+    elif facts.written_off_seq is not None:
+        stage = Stage.WRITTEN_OFF
+    else:
+        stage = Stage.RECTIFYING if facts.fed_back else Stage.REPORTED
+    return disclosure.ProblemFacts(facts.problem_id, facts.unit_id, facts.team_id, stage=stage,
+                                   fed_back=facts.fed_back, helpers={h: 0 for h in helper_ids})

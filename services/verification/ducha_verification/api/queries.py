@@ -34,7 +34,8 @@ async def list_problems(actor: CurrentActor, request: Request,
 async def get_problem(problem_id: Id, actor: CurrentActor, request: Request) -> dict[str, Any]:
     scope = Scope.of(actor)
     view = await read(queries.problem_view, kernel_of(request).engine, problem_id)
-    if view is None or view["round_id"] is None or not scope.allows(view["unit_id"], view["team_id"]):
+    if view is None or view["round_id"] is None or not await read(queries.in_scope, kernel_of(request).engine,
+                                                                 scope, problem_id):
         raise NotFound(f"no problem {problem_id}")
     return view
 
