@@ -27,7 +27,7 @@ from ducha.contracts.base import Actor, Role
 
 from . import city
 from .auth import TokenMinter
-from .evidence import make_store
+from .evidence import make_store, owner_scope
 from .services import ApiError, Services
 from .settings import WebSettings, load_settings
 
@@ -142,10 +142,10 @@ def demo_image(text: str, color: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-async def evidence(ctx: Ctx, label: str) -> list[dict[str, str]]:
+async def evidence(ctx: Ctx, label: str, owner: Actor) -> list[dict[str, str]]:
     color = ctx.rng.choice([(46, 139, 87), (31, 78, 121), (178, 34, 34), (106, 61, 154)])
     data = demo_image(label[:14], color)
-    stored = await ctx.evidence_store.put(data, f"{label}.png", "image/png")
+    stored = await ctx.evidence_store.put(data, f"{label}.png", "image/png", owner_scope(owner))
     return [{"ref": stored.ref, "name": f"{label}.png"}]
 
 
@@ -239,7 +239,7 @@ async def problem(ctx: Ctx, round_id: str, team: Team, index: int, stage: str) -
                     days=rng.randint(4, 12))).isoformat(),
                 "found_by": rng.choice(["on_site", "on_site", "unannounced", "dispatch", "public_report"]),
                 "publishable": rng.random() < 0.4,
-                "evidence": await evidence(ctx, "现场照片") if rng.random() < 0.3 else []}
+                "evidence": await evidence(ctx, "现场照片", reporter) if rng.random() < 0.3 else []}
         out = await call(ctx, "intake", "/v1/problems", reporter, body)
         pid = str(out["id"])
         ctx.count("reported")
@@ -306,7 +306,7 @@ async def problem(ctx: Ctx, round_id: str, team: Team, index: int, stage: str) -
 async def submit(ctx: Ctx, pid: str, ua: Actor, no: int) -> None:
     await call(ctx, "rectification", f"/v1/problems/{pid}/submission", ua, {
         "description": "已按整改方案完成整改，建立长效管理机制，现申请验收。",
-        "evidence": await evidence(ctx, f"整改后照片{no}") + [{"ref": f"城整改〔2026〕{ctx.rng.randint(10, 99)}号",
+        "evidence": await evidence(ctx, f"整改后照片{no}", ua) + [{"ref": f"城整改〔2026〕{ctx.rng.randint(10, 99)}号",
                                                             "name": "整改报告文件"}]})
 
 

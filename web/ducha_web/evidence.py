@@ -3,7 +3,13 @@
 configuration. Thumbnails of images are made with Pillow and cached beside the original.
 
 Only the workbench reads the store, and it serves a file only to a person who may see a problem
-that references it (checked with the person's own token against the services)."""
+that references it (checked with the person's own token against the services).
+
+Evidence belongs to whoever uploaded it: the store records the uploader's scope (`unit:<id>`,
+`team:<id>`, `helper:<id>`, `office`) as the file's owners, and a file is served through a problem
+only if one of its owners is a party to that problem (its unit, its team, an assigned helper
+department, the office). So knowing another unit's file hash and attaching it to one's own
+problem gets nothing."""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from ducha.contracts.base import Actor, Role
 
 from .settings import WebSettings
 
@@ -41,6 +49,28 @@ class StoredFile:
         return self.content_type in IMAGE_TYPES
 
 
+OFFICE_SCOPE = "office"
+
+
+def owner_scope(actor: Actor) -> str:
+    """The scope a file uploaded by `actor` belongs to."""
+    if actor.role in (Role.UNIT, Role.HELPER, Role.TEAM):
+        return f"{actor.role.value}:{actor.unit_id if actor.role != Role.TEAM else actor.team_id}"
+    return OFFICE_SCOPE
+
+
+def problem_parties(unit_id: str, team_id: str | None, helper_ids: set[str]) -> set[str]:
+    """The scopes whose files a problem may carry."""
+    parties = {OFFICE_SCOPE, f"unit:{unit_id}"} | {f"helper:{h}" for h in helper_ids}
+    if team_id:
+        parties.add(f"team:{team_id}")
+    return parties
+
+
+def owners_of(meta: dict[str, str]) -> set[str]:
+    return {o for o in meta.get("owners", "").split(",") if o}
+
+
 def parse_ref(ref: str) -> str | None:
     if ref.startswith("sha256:") and HEX.match(ref[7:]):
         return ref[7:]
@@ -48,8 +78,9 @@ def parse_ref(ref: str) -> str | None:
 
 
 class EvidenceStore(Protocol):
-    async def put(self, data: bytes, name: str, content_type: str) -> StoredFile: ...
+    async def put(self, data: bytes, name: str, content_type: str, owner: str) -> StoredFile: ...
     async def get(self, sha256: str) -> tuple[bytes, dict[str, str]] | None: ...
+    async def owners(self, sha256: str) -> set[str]: ...
     async def thumbnail(self, sha256: str) -> bytes | None: ...
 
 
@@ -69,8 +100,9 @@ def make_thumbnail(data: bytes) -> bytes | None:
         return None
 
 
-def _meta(name: str, content_type: str, size: int) -> dict[str, str]:
-    return {"name": name[:200], "content_type": content_type or "application/octet-stream", "size": str(size)}
+def _meta(name: str, content_type: str, size: int, owners: set[str]) -> dict[str, str]:
+    return {"name": name[:200], "content_type": content_type or "application/octet-stream", "size": str(size),
+            "owners": ",".join(sorted(owners))}
 
 
 class LocalEvidenceStore:
@@ -82,10 +114,17 @@ class LocalEvidenceStore:
     def _path(self, sha: str) -> Path:
         return self.root / sha[:2] / sha[2:4] / sha
 
-    async def put(self, data: bytes, name: str, content_type: str) -> StoredFile:
+    async def put(self, data: bytes, name: str, content_type: str, owner: str) -> StoredFile:
         sha = hashlib.sha256(data).hexdigest()
-        await asyncio.to_thread(self._write, sha, data, _meta(name, content_type, len(data)))
+        await asyncio.to_thread(self._write, sha, data, _meta(name, content_type, len(data), {owner}))
         return StoredFile(sha, name, content_type, len(data))
+
+    async def owners(self, sha256: str) -> set[str]:
+        if not HEX.match(sha256):
+            return set()
+        meta_path = self._path(sha256).with_suffix(".json")
+        text = await asyncio.to_thread(lambda: meta_path.read_text() if meta_path.exists() else "{}")
+        return owners_of(json.loads(text))
 
     def _write(self, sha: str, data: bytes, meta: dict[str, str]) -> None:
         path = self._path(sha)
@@ -96,8 +135,16 @@ class LocalEvidenceStore:
                 fh.write(data)
             os.replace(tmp, path)
         meta_path = path.with_suffix(".json")
-        if not meta_path.exists():
-            meta_path.write_text(json.dumps(meta, ensure_ascii=False))
+        if meta_path.exists():  # the same content uploaded again, maybe by another scope: one more owner
+            old = json.loads(meta_path.read_text())
+            owners = owners_of(old) | owners_of(meta)
+            if owners == owners_of(old):
+                return
+            meta = {**old, "owners": ",".join(sorted(owners))}
+        fd, tmp = tempfile.mkstemp(dir=path.parent)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(meta, ensure_ascii=False))
+        os.replace(tmp, meta_path)
 
     async def get(self, sha256: str) -> tuple[bytes, dict[str, str]] | None:
         if not HEX.match(sha256):
@@ -146,15 +193,28 @@ class S3EvidenceStore:
             "s3", endpoint_url=settings.s3_endpoint, region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key, aws_secret_access_key=settings.s3_secret_key)
 
-    async def put(self, data: bytes, name: str, content_type: str) -> StoredFile:
+    async def put(self, data: bytes, name: str, content_type: str, owner: str) -> StoredFile:
         sha = hashlib.sha256(data).hexdigest()
-        meta = _meta(name, content_type, len(data))
+        meta = _meta(name, content_type, len(data), await self.owners(sha) | {owner})
         from urllib.parse import quote
 
         await asyncio.to_thread(
             self.client.put_object, Bucket=self.bucket, Key=self.prefix + sha, Body=data,
-            ContentType=meta["content_type"], Metadata={"name": quote(meta["name"])})
+            ContentType=meta["content_type"], Metadata={"name": quote(meta["name"]), "owners": meta["owners"]})
         return StoredFile(sha, name, content_type, len(data))
+
+    async def owners(self, sha256: str) -> set[str]:
+        if not HEX.match(sha256):
+            return set()
+
+        def head() -> set[str]:
+            try:
+                obj = self.client.head_object(Bucket=self.bucket, Key=self.prefix + sha256)
+            except self.client.exceptions.ClientError:
+                return set()
+            return owners_of(dict(obj.get("Metadata", {})))
+
+        return await asyncio.to_thread(head)
 
     async def get(self, sha256: str) -> tuple[bytes, dict[str, str]] | None:
         if not HEX.match(sha256):

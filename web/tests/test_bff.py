@@ -211,13 +211,14 @@ def test_evidence_only_through_a_problem_that_refers_to_it(client: TestClient, t
     from ducha_web.evidence import LocalEvidenceStore
 
     store = LocalEvidenceStore(tmp_path / "evidence")
-    stored = asyncio.run(store.put(data, "现场.png", "image/png"))
-    other = asyncio.run(store.put(b"secret", "其他.txt", "text/plain"))
+    stored = asyncio.run(store.put(data, "现场.png", "image/png", "unit:D01"))
+    other = asyncio.run(store.put(b"secret", "其他.txt", "text/plain", "unit:D01"))
+    foreign = asyncio.run(store.put(b"another unit's file", "D02.txt", "text/plain", "unit:D02"))
     # the fake problem refers to SHA_OK only: put the photo under that name by patching the refs
     import ducha_web.timeline as tl
 
     original = tl.evidence_refs
-    tl.evidence_refs = lambda view: {stored.sha256}  # type: ignore[assignment]
+    tl.evidence_refs = lambda view: {stored.sha256, foreign.sha256}  # type: ignore[assignment]
     import ducha_web.pages.evidence as ev
 
     ev.evidence_refs = tl.evidence_refs
@@ -230,6 +231,9 @@ def test_evidence_only_through_a_problem_that_refers_to_it(client: TestClient, t
         assert client.get(f"/evidence/{other.sha256}?problem={PID}").status_code == 404  # not this problem's
         assert client.get(f"/evidence/{stored.sha256}?problem={'b' * 32}").status_code == 404  # not visible
         assert client.get(f"/evidence/{stored.sha256}").status_code == 404  # no problem named
+        # another unit's file attached to this (D01's) problem by someone who knew its hash: not served
+        assert client.get(f"/evidence/{foreign.sha256}?problem={PID}").status_code == 404
+        assert client.get(f"/evidence/{foreign.sha256}/thumb?problem={PID}").status_code == 404
     finally:
         tl.evidence_refs = original
         ev.evidence_refs = original
@@ -242,12 +246,13 @@ def test_content_addressed_store_writes_once(tmp_path: Path) -> None:
     from ducha_web.evidence import LocalEvidenceStore, parse_ref
 
     store = LocalEvidenceStore(tmp_path)
-    a = asyncio.run(store.put(b"same bytes", "a.pdf", "application/pdf"))
-    b = asyncio.run(store.put(b"same bytes", "b.pdf", "application/pdf"))
+    a = asyncio.run(store.put(b"same bytes", "a.pdf", "application/pdf", "unit:U1"))
+    b = asyncio.run(store.put(b"same bytes", "b.pdf", "application/pdf", "team:T1"))
     assert a.sha256 == b.sha256 == hashlib.sha256(b"same bytes").hexdigest()
     assert a.ref == f"sha256:{a.sha256}" and parse_ref(a.ref) == a.sha256 and parse_ref("sha256:../x") is None
     assert len([p for p in tmp_path.rglob("*") if p.is_file() and p.suffix == ""]) == 1
     assert asyncio.run(store.get("../../etc/passwd")) is None
+    assert asyncio.run(store.owners(a.sha256)) == {"unit:U1", "team:T1"}  # both uploaders own it
 
 
 def test_public_bulletins_need_no_sign_in(client: TestClient, fake: Fake) -> None:

@@ -1,5 +1,7 @@
 """Evidence downloads and thumbnails: only to a person who may see a problem that refers to the
-file (the services decide who sees the problem; the hash must be among the problem's evidence)."""
+file (the services decide who sees the problem; the hash must be among the problem's evidence),
+and only if the file belongs to a party of that problem (uploaded by its unit, its team, an
+assigned helper department or the office: `evidence.problem_parties`)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,15 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from .. import backend
-from ..evidence import HEX
+from ..evidence import HEX, problem_parties
 from ..runtime import get_web, require_session
 from ..services import ApiError
 from ..timeline import evidence_refs
 from .common import router
 
 r = router()
-# (token, problem) -> (when, refs): a page with many thumbnails asks the services once, not per image
-_SEEN: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+# (token, problem) -> (when, refs, parties): a page with many thumbnails asks the services once
+_SEEN: dict[tuple[str, str], tuple[float, frozenset[str], frozenset[str]]] = {}
 SEEN_SECONDS = 60.0
 
 
@@ -40,8 +42,13 @@ async def _allowed(request: Request, sha: str, problem: str) -> bool:
             return False
         if len(_SEEN) > 5000:
             _SEEN.clear()
-        cached = _SEEN[key] = (now, frozenset(evidence_refs(view)))
-    return sha in cached[1]
+        helpers = {str(h.get("helper_id")) for h in (view.rect or {}).get("helps") or [] if h.get("helper_id")}
+        parties = problem_parties(str(view.intake.get("unit_id", "")), view.intake.get("team_id"), helpers)
+        cached = _SEEN[key] = (now, frozenset(evidence_refs(view)), frozenset(parties))
+    if sha not in cached[1]:
+        return False
+    # evidence belongs to whoever uploaded it: a hash attached by someone else is not honoured
+    return bool(await web.evidence.owners(sha) & cached[2])
 
 
 @r.get("/evidence/{sha}", include_in_schema=False)

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from .. import backend
 from ..actions import BY_KEY, Action, F, available, parse_value, to_body
+from ..evidence import owner_scope
 from ..labels import SEVERITY_ZH, error_text, field_errors
 from ..runtime import Web, check_csrf, get_web, render, require_session
 from ..services import ApiError
@@ -24,8 +25,9 @@ from .common import clear_flash, redirect, router, take_flash
 r = router()
 
 
-async def store_files(web: Web, files: list[Any]) -> tuple[list[dict[str, str]], str | None]:
-    """Uploaded files → EvidenceRef dicts; or an error message (too large)."""
+async def store_files(web: Web, files: list[Any], owner: str) -> tuple[list[dict[str, str]], str | None]:
+    """Uploaded files → EvidenceRef dicts (the files belong to `owner`, the uploader's scope); or
+    an error message (too large)."""
     refs = []
     limit = web.settings.evidence_max_mb * 1024 * 1024
     for item in files:
@@ -39,7 +41,7 @@ async def store_files(web: Web, files: list[Any]) -> tuple[list[dict[str, str]],
             continue
         if len(data) > limit:
             return [], f"文件“{name}”超过 {web.settings.evidence_max_mb} MB"
-        stored = await web.evidence.put(data, name[-200:], getattr(item, "content_type", "") or "")
+        stored = await web.evidence.put(data, name[-200:], getattr(item, "content_type", "") or "", owner)
         refs.append({"ref": stored.ref, "name": name[-200:]})
     return refs, None
 
@@ -139,7 +141,7 @@ async def report_problem(request: Request) -> Response:
     errors = {k: f"{label}：此项必填" for k, label in REPORT_REQUIRED.items() if not values.get(k)}
     if errors:
         return await report_form(request, session, values, errors, 422, "请完善标注的内容")
-    refs, too_big = await store_files(web, form.getlist("evidence"))
+    refs, too_big = await store_files(web, form.getlist("evidence"), owner_scope(session.actor))
     if too_big:
         return await report_form(request, session, values, {"evidence": too_big}, 422, too_big)
     body: dict[str, Any] = {k: v for k, v in values.items() if v not in ("", None)}
@@ -187,7 +189,7 @@ async def act(request: Request, problem_id: str, key: str) -> Response:
     refs: list[dict[str, str]] = []
     files_field: F | None = next((f for f in action.fields if f.kind == "files"), None)
     if files_field is not None:
-        refs, too_big = await store_files(web, form.getlist(files_field.name))
+        refs, too_big = await store_files(web, form.getlist(files_field.name), owner_scope(session.actor))
         if too_big:
             return await show(request, session, problem_id, open_action=key, values=values,
                               errors={files_field.name: too_big}, status_code=422, flash=too_big, flash_kind="err")
