@@ -66,13 +66,13 @@ def issue(title: str = "项目审批超时", publishable: bool = True) -> IssueR
                          found_by=FoundBy.ON_SITE, publishable=publishable)
 
 
-async def fed_back_issue(emit: Emit, title: str, problem_id: str, unit: str) -> CommandResult:
+async def fed_back_issue(emit: Emit, title: str, problem_id: str, unit: str, publishable: bool = True) -> CommandResult:
     """A problem reported and fed back (交办), so its unit may see it: the IssueReported result."""
     from datetime import UTC, datetime
 
     from ducha.contracts.intake import IssueFedBack
 
-    result = await emit(issue(title), problem_id, unit)
+    result = await emit(issue(title, publishable), problem_id, unit)
     await emit(IssueFedBack(responsible_person="张副区长", commit_deadline_by=date(2026, 1, 9),
                             max_deadline=date(2026, 3, 31), fed_back_at=datetime(2026, 1, 6, 2, tzinfo=UTC)),
                problem_id, unit)

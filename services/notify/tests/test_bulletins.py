@@ -15,23 +15,32 @@ from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
 from ducha_notify.render import docx_text, render_docx
 
-from .conftest import OFFICE, UNIT1, fast_settings, issue, make_emit, seed_directory  # type: ignore[import-not-found]
+from .conftest import (  # type: ignore[import-not-found]
+    OFFICE,
+    UNIT1,
+    fast_settings,
+    fed_back_issue,
+    issue,
+    make_emit,
+    seed_directory,
+)
 
 
 async def test_publish_render_rebuild_identical(nats_server: NatsServer, tmp_path: Path, keys: Any) -> None:
     async with run_service(spec(fast_settings()), nats_server.url, tmp_path, keys) as svc:
         emit = make_emit(svc.kernel.commands)
         await seed_directory(emit)
-        await emit(issue("招商项目落地慢"), "P1", "U1")
+        await fed_back_issue(emit, "招商项目落地慢", "P1", "U1")
         await emit(RectificationVerified(submission_no=1, effectiveness=Effectiveness.GOOD, assessment="建立专班，三天办结"),
                    "P1", "U1")
-        await emit(issue("重大项目开工滞后"), "P2", "U1")
+        await fed_back_issue(emit, "重大项目开工滞后", "P2", "U1")
         await emit(DeadlineMissed(deadline=date(2026, 1, 20)), "P2", "U1")
-        await emit(issue("内部保密问题", publishable=False), "Q1", "U2")
+        await fed_back_issue(emit, "内部保密问题", "Q1", "U2", publishable=False)
         await emit(RectificationVerified(submission_no=1, effectiveness=Effectiveness.GOOD, assessment="不公开的经验"),
                    "Q1", "U2")
-        await emit(issue("固定资产投资统计不实"), "Q2", "U2")
+        await fed_back_issue(emit, "固定资产投资统计不实", "Q2", "U2")
         await emit(RectificationRejected(submission_no=1, reasons=("数据仍不一致",)), "Q2", "U2")
+        await emit(issue("尚未交办的问题"), "P3", "U1")  # not fed back: never counted nor named (保密)
 
         assert (await svc.client.post("/v1/bulletins", json={"round_id": "R2"}, headers=svc.headers(UNIT1))).status_code == 403
         resp = await svc.client.post("/v1/bulletins", json={"round_id": "R2", "intro": "现将有关情况通报如下。"},
