@@ -25,6 +25,7 @@ from datetime import datetime
 from dataclasses import asdict
 from typing import Any
 
+import nats.errors
 import nats.js.errors
 from ducha.contracts import DomainEvent, Envelope, Role
 from ducha.contracts.base import NO_UNIT
@@ -33,6 +34,7 @@ from ducha.kernel.projection import Projection
 from ducha.kernel.subjects import context_filter
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
 from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, Text, and_, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("ducha.notify.dept")
 
@@ -164,10 +166,13 @@ def outbox_rows(engine: Engine, after: tuple[int, int], limit: int = 256) -> lis
 
 
 
-async def ensure_dept_stream(js: Any, replicas: int = 1) -> None:
+async def ensure_dept_stream(js: Any, replicas: int = 1, update: bool = False) -> None:
+    """Create the stream if it is missing; with `update`, bring an existing one's settings back to ours."""
     config = dept_stream_config(replicas)
     try:
         await js.stream_info(DEPT_STREAM)
+        if not update:
+            return
     except nats.js.errors.NotFoundError:
         try:
             await js.add_stream(config)
@@ -251,12 +256,18 @@ class DeptPublisher:
     async def run(self) -> None:
         from .directory import helpers, units
 
-        await ensure_dept_stream(self.js)
+        await ensure_dept_stream(self.js, update=True)
         while True:
-            with self.kernel.engine.connect() as conn:
-                departments = [*conn.execute(select(units.c.id)).scalars(), *conn.execute(select(helpers.c.id)).scalars()]
-            await self.ensure_consumers(departments)
-            await self.publish_pending()
+            try:
+                with self.kernel.engine.connect() as conn:
+                    departments = [*conn.execute(select(units.c.id)).scalars(),
+                                   *conn.execute(select(helpers.c.id)).scalars()]
+                await self.ensure_consumers(departments)
+                await self.publish_pending()
+            except (nats.errors.Error, OSError, SQLAlchemyError) as exc:
+                # NATS or the database away for a moment: the outbox keeps everything, try again
+                log.warning("department stream: %r; retrying", exc)
+                await asyncio.sleep(1.0)
             try:
                 async with asyncio.timeout(self.poll):
                     await self.wake.wait()

@@ -152,7 +152,7 @@ class Receiver:
             writer.close()
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> None:
+async def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> None:
     import asyncio
     import time
 

@@ -98,9 +98,9 @@ async def test_down_receiver_gets_everything_in_order_once_across_a_restart(
         for i in range(3):
             await fed_back_issue(emit, f"问题{i}", f"P{i}", "U1")
         # it keeps trying while the receiver is down
-        await wait_until(lambda: _ge(_attempts(svc, sub["subscription_id"]), 3))
+        await wait_until(lambda: _ge(_attempts(svc, sub["subscription_id"]), 3), timeout=30)
         await receiver.start()
-        await wait_until(lambda: len(receiver.accepted) >= 3)
+        await wait_until(lambda: len(receiver.accepted) >= 3, timeout=30)
     # the service is stopped; more events arrive meanwhile; the receiver goes down again
     await receiver.stop()
     async with run_service(spec(fast_settings()), nats_server.url, tmp_path, keys, database=database) as svc:
@@ -108,7 +108,7 @@ async def test_down_receiver_gets_everything_in_order_once_across_a_restart(
         for i in range(3, 6):
             await fed_back_issue(emit, f"问题{i}", f"P{i}", "U1")
         await receiver.start()
-        await wait_until(lambda: len(receiver.accepted) >= 6)
+        await wait_until(lambda: len(receiver.accepted) >= 6, timeout=30)
         titles = [json.loads(b)["event"]["payload"]["title"] for _h, b in receiver.accepted]
         assert titles == [f"问题{i}" for i in range(6)]
         ids = [h["x-ducha-delivery-id"] for h, _b in receiver.accepted]
