@@ -256,7 +256,8 @@ class DeptPublisher:
     async def run(self) -> None:
         from .directory import helpers, units
 
-        await ensure_dept_stream(self.js, update=True)
+        # as many replicas as the log itself (a 3-node cluster in production)
+        await ensure_dept_stream(self.js, self.kernel.settings.stream_replicas, update=True)
         while True:
             try:
                 with self.kernel.engine.connect() as conn:

@@ -87,7 +87,8 @@ async def stream_unit(
             raise InvalidCommand("Last-Event-ID must be a stream sequence", field="Last-Event-ID")
         start = max(start, int(last_event_id))
     kernel = request.app.state.kernel
-    await ensure_dept_stream(kernel.store.js)  # a request may come before the publisher made it
+    # a request may come before the publisher made the stream
+    await ensure_dept_stream(kernel.store.js, kernel.settings.stream_replicas)
 
     async def body() -> AsyncIterator[bytes]:
         sent, idle_since, beat = 0, time.monotonic(), time.monotonic()
