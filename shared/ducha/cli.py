@@ -172,9 +172,18 @@ async def _rebuild(spec: ServiceSpec, settings: Any) -> dict[str, Any]:
     from .clisupport import connect
     from .kernel.rebuild import rebuild_service
 
+    from .audit.replay import Progress
+
+    bar = Progress()
+
+    def show(label: str, done: int, total: int) -> None:
+        bar.show(label, done, total)
+        if done >= total:
+            bar.end()
+
     nc = await connect(settings.nats_url)
     try:
-        return await rebuild_service(spec, settings, nc)
+        return await rebuild_service(spec, settings, nc, show)
     finally:
         await nc.close()
 

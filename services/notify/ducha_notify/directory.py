@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     select,
     update,
 )
@@ -66,8 +67,24 @@ problems = Table(
 )
 
 
+_SETS: dict[tuple[str, ...], Any] = {}
+_insert_problem = problems.insert()
+_missed = update(problems).where(problems.c.id == bindparam("k")).values(
+    missed_deadline=bindparam("v_missed_deadline"), missed_at=bindparam("v_missed_at"),
+    overdue_count=problems.c.overdue_count + 1)
+_rejected = update(problems).where(problems.c.id == bindparam("k")).values(
+    status="rectifying", rejected_open=True, rejected_count=problems.c.rejected_count + 1)
+
+
 def _set(conn: Connection, pid: str, **values: Any) -> None:
-    conn.execute(update(problems).where(problems.c.id == pid).values(**values))
+    """UPDATE problems SET <values> WHERE id = pid, with one prebuilt statement per set of columns:
+    building a statement per event cost more than executing it (replay speed)."""
+    cols = tuple(sorted(values))
+    stmt = _SETS.get(cols)
+    if stmt is None:
+        stmt = _SETS[cols] = update(problems).where(problems.c.id == bindparam("k")).values(
+            {c: bindparam("v_" + c) for c in cols})
+    conn.execute(stmt, {"k": pid, **{"v_" + c: x for c, x in values.items()}})
 
 
 class DirectoryProjection(Projection):
@@ -96,7 +113,7 @@ class DirectoryProjection(Projection):
                 conn.execute(team_units.delete().where(team_units.c.team_id == aid, team_units.c.unit_id == unit))
                 conn.execute(team_units.insert().values(team_id=aid, unit_id=unit))
         elif isinstance(p, i.IssueReported):
-            conn.execute(problems.insert().values(
+            conn.execute(_insert_problem, dict(
                 id=aid, unit_id=event.unit_id or "_", team_id=p.team_id, round_id=p.round_id, title=p.title,
                 category=p.category, publishable=p.publishable, status="reported", rejected_open=False,
                 overdue_count=0, rejected_count=0, rebounded=False, revisited=False))
@@ -111,16 +128,14 @@ class DirectoryProjection(Projection):
         elif isinstance(p, r.DeadlineSet):
             _set(conn, aid, status="rectifying", deadline=p.deadline, missed_deadline=None, missed_at=None)
         elif isinstance(p, r.DeadlineMissed):
-            conn.execute(update(problems).where(problems.c.id == aid).values(
-                missed_deadline=p.deadline, missed_at=event.occurred_at, overdue_count=problems.c.overdue_count + 1))
+            conn.execute(_missed, {"k": aid, "v_missed_deadline": p.deadline, "v_missed_at": event.occurred_at})
         elif isinstance(p, r.RectificationSubmitted):
             _set(conn, aid, status="submitted", missed_deadline=None, missed_at=None, rejected_open=False)
         elif isinstance(p, r.RectificationReopened):
             extra = {"rebounded": True} if p.cause == r.ReopenCause.REBOUNDED else {}
             _set(conn, aid, status="rectifying", **extra)
         elif isinstance(p, v.RectificationRejected):
-            conn.execute(update(problems).where(problems.c.id == aid).values(
-                status="rectifying", rejected_open=True, rejected_count=problems.c.rejected_count + 1))
+            conn.execute(_rejected, {"k": aid})
         elif isinstance(p, v.RectificationVerified):
             _set(conn, aid, status="verified", effectiveness=p.effectiveness.value, assessment=p.assessment,
                  missed_deadline=None, missed_at=None)

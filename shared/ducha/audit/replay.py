@@ -107,9 +107,9 @@ async def build(engine: Engine, store: EventStore, projection: Projection, servi
     started = time.perf_counter()
     await runner.start()
     try:
-        while not await runner.wait_for(until, timeout=0.2):
-            if progress:
-                progress.show(label or projection.name, runner.position, until)
+        name = label or projection.name
+        await runner.replay_to(until, (lambda pos: progress.show(name, pos, until)) if progress else None,
+                               every=0.2)
         if progress:
             progress.show(label or projection.name, until, until)
             progress.end()

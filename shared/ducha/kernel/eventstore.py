@@ -34,6 +34,7 @@ from nats.js.api import (
 
 from ..contracts.base import DomainEvent, Envelope, event_hash
 from ..contracts.registry import EventRegistry, MalformedEvent
+from . import natsfast
 from .subjects import ALL_EVENTS, DLQ_PREFIX, DLQ_STREAM, EVENT_PREFIX, EVENT_STREAM, AggregateKey
 
 log = logging.getLogger("ducha.eventstore")
@@ -165,6 +166,7 @@ class EventStore:
         timeout: float = 2.0,
         api_timeout: float = 10.0,
     ) -> None:
+        natsfast.install()  # before any message is read: header parsing dominated catch-up
         self._nc = nc
         # API calls (consumer creation on a long log, stream info) may take longer than an ack.
         self._js = nc.jetstream(timeout=api_timeout)

@@ -15,10 +15,10 @@ import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import nats.aio.msg
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import MalformedEvent
+from .fastsql import FastConnection, PlanCache
 from .db import is_sqlite, serialize_schema_changes, write_transaction
 from .observability import DEAD_LETTERS
 from .eventstore import DeliveryGap, DeliveryTracker, EventStore, subscribe_ordered
@@ -128,6 +129,8 @@ class ProjectionRunner:
         self._advanced = asyncio.Condition()
         self._busy = asyncio.Lock()
         self._stopping = False
+        self._past_until = False
+        self._plans = PlanCache(engine.dialect)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -229,8 +232,11 @@ class ProjectionRunner:
                 break
             decoded.append(self._decode(msg, seq))
         decoded = [d for d in decoded if d.sequence > self.position]
-        if self.until is not None:
+        if self.until is not None and decoded and decoded[-1].sequence > self.until:
             decoded = [d for d in decoded if d.sequence <= self.until]
+            self._past_until = True  # everything up to `until` was delivered before this
+            async with self._advanced:
+                self._advanced.notify_all()
         if decoded:
             await self._apply(decoded)
         if gap is not None:
@@ -345,7 +351,11 @@ class ProjectionRunner:
                 return
             fresh = [e for e in events if e.sequence > stored]
             if fresh:
-                self.projection.apply_batch(conn, fresh)
+                fast = FastConnection(conn, self._plans)
+                try:
+                    self.projection.apply_batch(cast(Connection, fast), fresh)
+                finally:
+                    fast.close()
             conn.execute(
                 update(positions)
                 .where(positions.c.name == self.projection.name)
@@ -361,21 +371,44 @@ class ProjectionRunner:
             ).scalar_one_or_none()
         return int(value or 0)
 
+    async def replay_to(self, until: int, progress: Callable[[int], None] | None = None,
+                        every: float = 0.5) -> None:
+        """Wait until a replay started after `until` was in the log has applied everything up to it,
+        calling `progress(position)` every `every` seconds meanwhile.
+
+        Everything up to `until` was stored before the consumer started, so the replay is complete
+        once the consumer reports nothing pending or delivers past `until`. The server is asked
+        only as a fallback (a log with no event for this projection delivers nothing): one
+        consumer-info request every 2 s, never a subject search, which on a long log is slow and
+        competes with the replay."""
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + every
+        while not (self.position >= until or self.caught_up or self._past_until):
+            async with self._advanced:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._advanced.wait(), timeout=every)
+            if progress is not None:
+                progress(self.position)
+            if loop.time() >= next_check:
+                next_check = loop.time() + 2.0
+                if await self._consumer_drained():
+                    return
+
     # ------------------------------------------------------- read-your-writes
-    async def wait_for(self, sequence: int, timeout: float = 2.0) -> bool:
+    async def wait_for(self, sequence: int, timeout: float = 2.0, server_every: float = 0.05) -> bool:
         """True once every event up to `sequence` that this projection follows is applied.
 
-        Cheap checks first and server questions at most every 50 ms: many requests wait at once
-        under load, and JetStream answers API requests one at a time."""
+        Cheap checks first and server questions at most every `server_every` seconds: many
+        requests wait at once under load, and JetStream answers API requests one at a time."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        next_server_check = loop.time() + (0.01 if timeout else 0.0)
+        next_server_check = loop.time() + (min(0.01, server_every) if timeout else 0.0)
         while True:
             if self.position >= sequence:
                 return True
             now = loop.time()
             if now >= next_server_check or now >= deadline:
-                next_server_check = now + 0.05
+                next_server_check = now + server_every
                 if await self._nothing_to_apply_until(sequence):
                     return True
                 if await asyncio.to_thread(self.stored_position) >= sequence:

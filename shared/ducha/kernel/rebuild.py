@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -16,7 +17,10 @@ from .projection import ProjectionRunner
 from .service import ServiceSpec
 
 
-async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings, nc: NATS | None = None) -> dict[str, Any]:
+async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings, nc: NATS | None = None,
+                          progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """Drop and replay every projection of `spec`; `progress(label, position, target)` is called
+    twice a second while one replays (the command line draws a bar with it)."""
     own = nc is None
     if nc is None:
         nc = await nats.connect(settings.nats_servers)
@@ -29,7 +33,11 @@ async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings, nc: NATS
             runner = ProjectionRunner(engine, store, projection, spec.name)
             started = time.perf_counter()
             await runner.rebuild()
-            target = await runner.catch_up()
+            target = await store.last_sequence()
+            label = f"{spec.name}/{projection.name}"
+            await runner.replay_to(target, (lambda pos: progress(label, pos, target)) if progress else None)
+            if progress:
+                progress(label, target, target)
             await runner.stop()
             seconds = time.perf_counter() - started
             results.append(

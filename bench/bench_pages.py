@@ -1,6 +1,6 @@
 """Page-load bench of the workbench with many problems (default 100,000).
 
-    .venv/bin/python web/bench_pages.py [--problems 100000] [--rounds 5] [--keep DIR]
+    .venv/bin/python bench/bench_pages.py [--problems 100000] [--rounds 5] [--keep DIR]
 
 1. starts the whole system (`ducha run`: nats-server, the four services, the workbench) on free ports
    in a temporary data folder;
