@@ -13,6 +13,7 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 from ..contracts.base import Actor, DomainEvent, Envelope, event_hash
 from .clock import Clock, SystemClock
@@ -26,8 +27,15 @@ COMMAND_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 UNACKNOWLEDGED_BUDGET = 15.0  # seconds of retrying an append the log did not acknowledge
 AUTO_RETRIES = 60  # a hot aggregate (a round's write-off ledger) sees many contenders
 
+E = TypeVar("E", bound=DomainEvent)
 Decide = Callable[[LoadedAggregate], Sequence[DomainEvent]]
 DecideMulti = Callable[[dict[AggregateKey, LoadedAggregate]], dict[AggregateKey, Sequence[DomainEvent]]]
+
+
+def actor_scope(actor: Actor) -> str:
+    """What an actor may see of a command's result: its role and organisation (unit, team), not
+    the individual (a colleague retrying the same command may see its result)."""
+    return f"{actor.role.value}:{actor.unit_id or '-'}:{actor.team_id or '-'}"
 
 
 def check_command_id(value: str) -> str:
@@ -63,6 +71,15 @@ class CommandResult:
     events: tuple[Envelope[DomainEvent], ...]
     last_sequence: int  # ask queries for at least this sequence to read your own write
     replayed: bool = False  # True when this is the stored result of an earlier identical command
+
+    def payload(self, cls: type[E]) -> E:
+        """The payload of the first event of type `cls` the command stored (also when replayed:
+        a replayed result carries every event of the first run, over all its aggregates)."""
+        for env in self.events:
+            if isinstance(env.payload, cls):
+                return env.payload
+        raise LookupError(f"the command stored no {cls.__name__} (events: "
+                          f"{[e.event_type for e in self.events]})")
 
 
 class CommandRunner:
@@ -136,7 +153,7 @@ class CommandRunner:
             loaded = await self.store.load(key)
             previous = loaded.events_of_command(ctx.command_id)
             if previous:
-                return _replayed(key, previous)
+                return _replayed(key, ctx, previous)
             if ctx.expected_sequence is not None and ctx.expected_sequence != loaded.last_sequence:
                 raise Conflict(
                     f"{key.aggregate_type} {key.aggregate_id} has changed (now at sequence "
@@ -160,13 +177,17 @@ class CommandRunner:
                 reloaded = await self.store.load(key)
                 previous = reloaded.events_of_command(ctx.command_id)
                 if previous:
-                    return _replayed(key, previous)
+                    return _replayed(key, ctx, previous)
+                if isinstance(exc, DuplicateAppend):
+                    raise _reused(ctx) from exc
                 if ctx.expected_sequence is not None:
                     raise Conflict(str(exc)) from exc
                 continue
             if result.duplicate:
+                # JetStream knows the message id, so the command is stored: here, or (a key
+                # re-used for another command) on another aggregate.
                 reloaded = await self.store.load(key)
-                return _replayed(key, reloaded.events_of_command(ctx.command_id))
+                return _replayed(key, ctx, reloaded.events_of_command(ctx.command_id))
             stored = tuple(
                 env.model_copy(update={"sequence": result.first_sequence + i})
                 for i, env in enumerate(envelopes)
@@ -185,9 +206,8 @@ class CommandRunner:
             if attempt:
                 await _backoff(attempt)
             loaded = {key: await self.store.load(key) for key in keys}
-            previous = tuple(e for key in keys for e in loaded[key].events_of_command(ctx.command_id))
-            if previous:
-                return _replayed(first, previous)
+            if any(loaded[key].events_of_command(ctx.command_id) for key in keys):
+                return await self._replay_multi(keys, ctx)
             decided = decide(loaded)
             parts = []
             for key in keys:
@@ -205,10 +225,11 @@ class CommandRunner:
                     raise
                 continue
             except (ConcurrencyConflict, DuplicateAppend) as exc:
-                reloaded = [await self.store.load(key) for key in keys]
-                previous = tuple(e for r in reloaded for e in r.events_of_command(ctx.command_id))
-                if previous:
-                    return _replayed(first, previous)
+                replay = await self._replay_multi(keys, ctx, required=False)
+                if replay is not None:
+                    return replay
+                if isinstance(exc, DuplicateAppend):
+                    raise _reused(ctx) from exc
                 if ctx.expected_sequence is not None:
                     raise Conflict(str(exc)) from exc
                 continue
@@ -219,6 +240,28 @@ class CommandRunner:
             )
             return CommandResult(first.aggregate_id, stored, result.last_sequence)
         raise Conflict("the aggregates are being changed by others; retry shortly")
+
+    @overload
+    async def _replay_multi(self, keys: Sequence[AggregateKey], ctx: CommandContext) -> CommandResult: ...
+
+    @overload
+    async def _replay_multi(
+        self, keys: Sequence[AggregateKey], ctx: CommandContext, required: bool
+    ) -> CommandResult | None: ...
+
+    async def _replay_multi(
+        self, keys: Sequence[AggregateKey], ctx: CommandContext, required: bool = True
+    ) -> CommandResult | None:
+        """The stored result of a multi-aggregate command, read after seeing any part of it.
+
+        The aggregates are loaded one after another, so a first look may have read one aggregate
+        before a concurrent identical command's batch landed and the other after it. The batch is
+        atomic: once a part is seen, reading every aggregate again sees all of it."""
+        reloaded = [await self.store.load(key) for key in keys]
+        previous = tuple(e for r in reloaded for e in r.events_of_command(ctx.command_id))
+        if not previous and not required:
+            return None
+        return _replayed(keys[0], ctx, previous)
 
     def _envelopes(
         self,
@@ -265,6 +308,25 @@ async def _backoff(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** min(attempt, 5))))
 
 
-def _replayed(key: AggregateKey, events: tuple[Envelope[DomainEvent], ...]) -> CommandResult:
+def _reused(ctx: CommandContext) -> Conflict:
+    return Conflict(
+        f"the Idempotency-Key {ctx.command_id!r} was already used for another command; "
+        "send a new key for a new command (nothing was written)"
+    )
+
+
+def _replayed(
+    key: AggregateKey, ctx: CommandContext, events: tuple[Envelope[DomainEvent], ...]
+) -> CommandResult:
+    """The stored result of an earlier run of this command, for the actor who may see it."""
+    if not events:
+        raise _reused(ctx)
+    scope = actor_scope(ctx.actor)
+    if any(actor_scope(e.actor) != scope for e in events):
+        # Never hand one unit's or team's result (a webhook secret, a problem id) to another.
+        raise Conflict(
+            f"the Idempotency-Key {ctx.command_id!r} belongs to a command of another actor; "
+            "send a new key (nothing was written)"
+        )
     ordered = tuple(sorted(events, key=lambda e: e.sequence))
     return CommandResult(key.aggregate_id, ordered, ordered[-1].sequence, replayed=True)
