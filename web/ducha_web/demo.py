@@ -81,6 +81,7 @@ class Ctx:
     tokens: dict[str, str] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
     sem: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
+    seq: int = 0  # the highest log sequence of a write answered so far
 
     def token(self, actor: Actor) -> str:
         key = f"{actor.id}:{actor.team_id}"
@@ -107,18 +108,24 @@ def helper_actor(helper_id: str) -> Actor:
 
 async def call(ctx: Ctx, service: str, path: str, actor: Actor, body: Any = None, ok_conflict: bool = False,
                **params: Any) -> Any:
-    """A command as `actor`; a retried call uses the same Idempotency-Key (safe to repeat)."""
+    """A command as `actor`, depending on every write the loader has seen answered (`min_sequence`),
+    so no command relies on how soon a service catches up; a 503 (not yet visible, with
+    Retry-After) is retried with the same Idempotency-Key (safe to repeat)."""
     key = uuid.uuid4().hex
+    params.setdefault("min_sequence", ctx.seq or None)
     for attempt in range(8):
         try:
-            return await ctx.s.post(service, path, ctx.token(actor), body, idempotency_key=key, **params)
+            out = await ctx.s.post(service, path, ctx.token(actor), body, idempotency_key=key, **params)
         except ApiError as exc:
             if exc.status == 409 and ok_conflict:
                 return None
-            if exc.status in (503, 404) and attempt < 7:  # not yet visible to that service
+            if exc.status == 503 and attempt < 7:
                 await asyncio.sleep(0.3 * (attempt + 1))
                 continue
             raise
+        if isinstance(out, dict) and isinstance(out.get("sequence"), int):
+            ctx.seq = max(ctx.seq, out["sequence"])
+        return out
     return None
 
 

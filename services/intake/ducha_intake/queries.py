@@ -114,12 +114,6 @@ def assigned_units(engine: Engine, team_id: str) -> set[str]:
         return {str(u) for u in conn.execute(select(team_units.c.unit_id).where(team_units.c.team_id == team_id)).scalars()}
 
 
-def problem_unit(engine: Engine, problem_id: str) -> str | None:
-    with engine.connect() as conn:
-        value = conn.execute(select(problems.c.unit_id).where(problems.c.id == problem_id)).scalar()
-    return str(value) if value is not None else None
-
-
 def problem_ids_of_team(engine: Engine, ids: Iterable[str], team_id: str) -> set[str]:
     query = select(problems.c.id).where(problems.c.id.in_(list(ids)), problems.c.team_id == team_id)
     with engine.connect() as conn:

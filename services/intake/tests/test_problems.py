@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 from ducha.kernel.clock import ManualClock
+from ducha.testing.eventual import assert_ok, projections_paused, send_at_once
 from intake_support import (
     CADRE,
     HELPER,
@@ -298,3 +300,39 @@ def test_working_days_skip_weekends_and_holidays() -> None:
     assert add_working_days(date(2026, 3, 2), 5) == date(2026, 3, 9)
     assert add_working_days(date(2026, 9, 30), 2, holidays={date(2026, 10, 1), date(2026, 10, 2)}) == date(2026, 10, 6)
     assert local_date(datetime(2026, 3, 1, 17, 0, tzinfo=UTC)) == date(2026, 3, 2)
+
+
+async def test_feed_back_sent_right_after_the_report_finds_the_problem(api: Api, world: World) -> None:
+    """Many problems at once, each fed back the moment its report is answered, without
+    `min_sequence`: the command finds the problem in the log, never 404s for one that exists."""
+
+    async def life(n: int) -> None:
+        report = assert_ok(await send_at_once(api.svc, world.team, "POST", "/v1/problems",
+                                              problem_body(world, title=f"问题{n}")), "report")
+        fed = assert_ok(await send_at_once(api.svc, world.team, "POST", f"/v1/problems/{report['id']}/feed-back",
+                                           {"responsible_person": "王区长"}), "feed-back")
+        assert fed["id"] == report["id"] and fed["sequence"] > report["sequence"]
+
+    await asyncio.gather(*(life(n) for n in range(30)))
+    async with projections_paused(api.svc.kernel):  # the read model far behind: the log still knows
+        await asyncio.gather(*(life(n) for n in range(30, 36)))
+    missing = await api.svc.client.post("/v1/problems/no-such-problem/feed-back", json={"responsible_person": "王"},
+                                        headers=api.svc.headers(world.team))
+    assert missing.status_code == 404 and error(missing)["code"] == "not_found"
+
+
+async def test_a_team_reusing_another_teams_key_never_gets_its_problem_id(api: Api, world: World) -> None:
+    key = "report-key-shared-0001"
+    mine = await api.ok(world.team, "/v1/problems", problem_body(world), key=key)
+    # the other team, for a unit it may not report on: refused before anything is looked up or replayed
+    refused = await api.post(world.other_team, "/v1/problems", problem_body(world), key=key)
+    assert refused.status_code == 403 and mine["id"] not in refused.text
+    # for its own unit: its own new problem, not the first team's
+    contents = (await api.get(OFFICE, "/v1/contents", team_id=world.other_team_id)).json()["items"]
+    own = problem_body(world, unit_id="U003", content_id=contents[0]["id"])
+    theirs = await api.ok(world.other_team, "/v1/problems", own, key=key)
+    assert theirs["id"] != mine["id"] and not theirs["replayed"]
+    again = await api.ok(team_member(world.team_id, "P-M2"), "/v1/problems", problem_body(world), key=key)
+    assert again == {**mine, "replayed": True}  # a colleague of the same team resending: the stored result
+    other = await api.get(world.other_team, f"/v1/problems/{mine['id']}")
+    assert other.status_code == 404

@@ -11,10 +11,19 @@ from ducha.contracts.notify import AuditCheckpointRef, BulletinContent, Bulletin
 from ducha.disclosure import Viewer, may_see_problem
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import InvalidCommand, NotFound
-from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter, require_role
+from ducha.kernel.http import (
+    ERROR_RESPONSES,
+    Command,
+    CommandAnswer,
+    CurrentActor,
+    ReadAfter,
+    RequestBody,
+    command_answer,
+    require_role,
+)
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from . import bulletins as b
@@ -27,7 +36,7 @@ from .visibility import row_facts
 router = APIRouter(prefix="/v1", tags=["bulletins"], responses=ERROR_RESPONSES)
 
 
-class DraftBulletin(BaseModel):
+class DraftBulletin(RequestBody):
     round_id: str
     title: str | None = Field(default=None, max_length=200)
     intro: str = Field(default="", max_length=4000)
@@ -42,7 +51,18 @@ def _read(request: Request, fn: Any) -> Any:
     return asyncio.to_thread(run)
 
 
-@router.post("/bulletins", status_code=201, summary="draft a bulletin for a round from the statistics (office)")
+class Drafted(CommandAnswer):
+    bulletin_id: str = Field(description="deprecated: the same as `id`")
+    content: dict[str, Any]
+
+
+class Published(CommandAnswer):
+    bulletin_id: str = Field(description="deprecated: the same as `id`")
+    number: int
+    issued_on: str
+
+
+@router.post("/bulletins", status_code=201, response_model=Drafted, summary="draft a bulletin for a round from the statistics (office)")
 async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     kernel = request.app.state.kernel
@@ -62,7 +82,7 @@ async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str
     content = await _read(request, compute)
     bid = body.bulletin_id or derived_id("bulletin", ctx.command_id)[:32]
     result = await kernel.commands.run(b.bulletin_key(bid), ctx, lambda loaded: b.decide_draft(loaded, content))
-    return {"bulletin_id": bid, "sequence": result.last_sequence, "content": content.model_dump(mode="json")}
+    return {**command_answer(result, bid), "bulletin_id": bid, "content": content.model_dump(mode="json")}
 
 
 @router.get("/bulletins", summary="drafts and published bulletins (office)", dependencies=[ReadAfter])
@@ -87,7 +107,7 @@ async def preview(bid: str, actor: CurrentActor, request: Request) -> HTMLRespon
         "第1期", "第（待定）期（草稿预览）"))
 
 
-@router.post("/bulletins/{bid}/publish", summary="publish a draft: immutable, numbered (office)")
+@router.post("/bulletins/{bid}/publish", response_model=Published, summary="publish a draft: immutable, numbered (office)")
 async def publish(bid: str, ctx: Command, request: Request) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     kernel = request.app.state.kernel
@@ -95,9 +115,9 @@ async def publish(bid: str, ctx: Command, request: Request) -> dict[str, Any]:
     checkpoint = await _latest_checkpoint(kernel)
     result = await kernel.commands.run_multi([b.bulletin_key(bid), b.SERIES], ctx,
                                              lambda loaded: b.decide_publish(loaded, bid, today, checkpoint))
-    event = next(e.payload for e in result.events if isinstance(e.payload, BulletinPublished))
-    return {"bulletin_id": bid, "number": event.number, "issued_on": event.issued_on.isoformat(),
-            "sequence": result.last_sequence}
+    event = result.payload(BulletinPublished)
+    return {**command_answer(result, bid), "bulletin_id": bid, "number": event.number,
+            "issued_on": event.issued_on.isoformat()}
 
 
 # ------------------------------------------------------------------- public

@@ -11,11 +11,21 @@ from ducha.contracts import Role
 from ducha.contracts.notify import NotificationRead, TemplateUpdated
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
-from ducha.kernel.errors import Forbidden, NotFound
-from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter, require_role
+from ducha.kernel.errors import Forbidden
+from ducha.kernel.http import (
+    ERROR_RESPONSES,
+    Command,
+    CommandAnswer,
+    CurrentActor,
+    ReadAfter,
+    RequestBody,
+    command_answer,
+    require_role,
+)
+from ducha.kernel.lookup import settled
 from ducha.kernel.subjects import AggregateKey
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from . import notifications as n
@@ -28,7 +38,7 @@ from .runtime import runtime
 router = APIRouter(prefix="/v1", tags=["notifications"], responses=ERROR_RESPONSES)
 
 
-class TemplateBody(BaseModel):
+class TemplateBody(RequestBody):
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=4000)
 
@@ -60,14 +70,25 @@ async def placeholders(actor: CurrentActor) -> list[str]:
     return sorted(tpl.PLACEHOLDERS)
 
 
-@router.put("/templates/{kind}", summary="replace a template (office)")
+class TemplateAnswer(CommandAnswer):
+    kind: str
+    version: int | None
+
+
+class ReadAnswer(CommandAnswer):
+    notification_id: str = Field(description="deprecated: the same as `id`")
+    read: bool
+
+
+@router.put("/templates/{kind}", response_model=TemplateAnswer, summary="replace a template (office)")
 async def update_template(kind: str, body: TemplateBody, ctx: Command, request: Request) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     tpl.validate(kind, body.subject, body.body)
     event = TemplateUpdated(kind=kind, subject=body.subject, body=body.body)
     result = await request.app.state.kernel.commands.run(AggregateKey("notify", "template", kind), ctx, lambda _l: [event])
-    return {"kind": kind, "version": result.events[-1].aggregate_version if result.events else None,
-            "sequence": result.last_sequence}
+    # A template that did not change stores nothing: its version is the aggregate's as it stands.
+    version = result.events[-1].aggregate_version if result.events else None
+    return {**command_answer(result, kind), "kind": kind, "version": version}
 
 
 @router.get("/inbox", summary="my notifications, newest first", dependencies=[ReadAfter])
@@ -93,18 +114,22 @@ async def my_inbox(actor: CurrentActor, request: Request,
     return await _read(request, read)  # type: ignore[no-any-return]
 
 
-@router.post("/inbox/{nid}/read", summary="mark one of my notifications read")
+@router.post("/inbox/{nid}/read", response_model=ReadAnswer, summary="mark one of my notifications read",
+             dependencies=[ReadAfter])
 async def mark_read(nid: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
-    def mine(conn: Any) -> bool:
-        return conn.execute(select(n.inbox.c.person_id).where(
-            n.inbox.c.notification_id == nid, n.inbox.c.person_id == actor.id)).first() is not None
+    kernel = request.app.state.kernel
 
-    if not await _read(request, mine):
-        raise NotFound(f"no notification {nid} in your inbox")
+    def mine() -> bool:
+        with kernel.engine.connect() as conn:
+            return conn.execute(select(n.inbox.c.person_id).where(
+                n.inbox.c.notification_id == nid, n.inbox.c.person_id == actor.id)).first() is not None
+
+    await settled(kernel, mine, bool, f"no notification {nid} in your inbox")
+    # Marking read is idempotent by nature: one command id per notification and person.
     ctx = CommandContext(actor, derived_id("notify-read", nid, actor.id))
-    result = await request.app.state.kernel.commands.run(
+    result = await kernel.commands.run(
         notification_key(nid), ctx, lambda _l: [NotificationRead(person_id=actor.id)])
-    return {"notification_id": nid, "read": True, "sequence": result.last_sequence}
+    return {**command_answer(result, nid), "notification_id": nid, "read": True}
 
 
 @router.get("/notifications", summary="the record: what was sent to whom, when (office, cadre)",

@@ -9,9 +9,18 @@ from ducha.contracts import Actor, Role, registry
 from ducha.contracts.notify import SubscriptionRegistered, WebhookFormat
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import Forbidden, InvalidCommand, NotFound
-from ducha.kernel.http import ERROR_RESPONSES, Command, CurrentActor, ReadAfter
+from ducha.kernel.http import (
+    ERROR_RESPONSES,
+    Command,
+    CommandAnswer,
+    CurrentActor,
+    ReadAfter,
+    RequestBody,
+    command_answer,
+)
+from ducha.kernel.lookup import settled
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import Field, HttpUrl
 from sqlalchemy import select
 
 from . import projections as proj
@@ -22,7 +31,7 @@ from .subscriptions import decide_cancel, decide_replay, subscription_key
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 
 
-class RegisterWebhook(BaseModel):
+class RegisterWebhook(RequestBody):
     url: HttpUrl
     unit_id: str | None = Field(default=None, description="office only; a unit registers for itself")
     event_types: list[str] = Field(default=[], description="empty: every event type of the unit")
@@ -32,7 +41,7 @@ class RegisterWebhook(BaseModel):
     start_after: int = Field(default=0, ge=0, description="deliver events after this log sequence")
 
 
-class Replay(BaseModel):
+class Replay(RequestBody):
     from_sequence: int = Field(ge=1)
 
 
@@ -73,7 +82,18 @@ def _key(request: Request) -> bytes:
     return runtime(request.app.state.kernel).key
 
 
-@router.post("", status_code=201, summary="register a webhook for a unit's events")
+class Registered(CommandAnswer):
+    subscription_id: str = Field(description="deprecated: the same as `id`")
+    unit_id: str
+    secret: str
+    signature_header: str
+
+
+class SubscriptionAnswer(CommandAnswer):
+    subscription_id: str = Field(description="deprecated: the same as `id`")
+
+
+@router.post("", status_code=201, response_model=Registered, summary="register a webhook for a unit's events")
 async def register(body: RegisterWebhook, ctx: Command, request: Request) -> dict[str, Any]:
     unit = unit_scope(ctx.actor, body.unit_id)
     known = registry.types()
@@ -86,8 +106,8 @@ async def register(body: RegisterWebhook, ctx: Command, request: Request) -> dic
                                    start_after=body.start_after)
     kernel = request.app.state.kernel
     result = await kernel.commands.run(subscription_key(sid), ctx, lambda _l: [event])
-    return {"subscription_id": sid, "unit_id": unit, "secret": subscription_secret(_key(request), sid),
-            "signature_header": "X-Ducha-Signature", "sequence": result.last_sequence}
+    return {**command_answer(result, sid), "subscription_id": sid, "unit_id": unit,
+            "secret": subscription_secret(_key(request), sid), "signature_header": "X-Ducha-Signature"}
 
 
 @router.get("", summary="webhook subscriptions (a unit: its own)", dependencies=[ReadAfter])
@@ -100,18 +120,17 @@ async def list_subscriptions(actor: CurrentActor, request: Request) -> list[dict
 
     def read() -> list[dict[str, Any]]:
         with request.app.state.kernel.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [proj.subscription_out(dict(r)) for r in conn.execute(query).mappings()]
 
     return await asyncio.to_thread(read)
 
 
 @router.get("/{sid}", summary="one subscription with its delivery counts", dependencies=[ReadAfter])
 async def get_subscription(sid: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
-    engine = request.app.state.kernel.engine
+    row = await _owned(sid, actor, request)
 
     def read() -> dict[str, Any]:
-        with engine.connect() as conn:
-            row = _visible(actor, proj.subscription_row(conn, sid), sid)
+        with request.app.state.kernel.engine.connect() as conn:
             counts: dict[str, int] = {}
             for r in conn.execute(select(proj.deliveries.c.status).where(proj.deliveries.c.subscription_id == sid)):
                 counts[r[0]] = counts.get(r[0], 0) + 1
@@ -130,11 +149,10 @@ async def get_secret(sid: str, actor: CurrentActor, request: Request) -> dict[st
 async def list_deliveries(sid: str, actor: CurrentActor, request: Request,
                           status: Annotated[str | None, Query()] = None,
                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
-    engine = request.app.state.kernel.engine
+    await _owned(sid, actor, request)
 
     def read() -> list[dict[str, Any]]:
-        with engine.connect() as conn:
-            _visible(actor, proj.subscription_row(conn, sid), sid)
+        with request.app.state.kernel.engine.connect() as conn:
             q = select(proj.deliveries).where(proj.deliveries.c.subscription_id == sid)
             if status:
                 q = q.where(proj.deliveries.c.status == status)
@@ -144,27 +162,31 @@ async def list_deliveries(sid: str, actor: CurrentActor, request: Request,
     return await asyncio.to_thread(read)
 
 
-async def _owned(sid: str, actor: Actor, request: Request) -> None:
-    engine = request.app.state.kernel.engine
+async def _owned(sid: str, actor: Actor, request: Request) -> dict[str, Any]:
+    """The subscription, if the actor may see it. One registered a moment ago may not be in the
+    projection yet: wait for it to reach the log's end before answering 404 (or 503)."""
+    kernel = request.app.state.kernel
 
-    def read() -> None:
-        with engine.connect() as conn:
-            _visible(actor, proj.subscription_row(conn, sid), sid)
+    def read() -> dict[str, Any] | None:
+        with kernel.engine.connect() as conn:
+            return proj.subscription_row(conn, sid)
 
-    await asyncio.to_thread(read)
+    row = await settled(kernel, read, lambda r: r is not None, f"no webhook subscription {sid}",
+                        projections=(proj.SubscriptionsProjection.name,))
+    return _visible(actor, row, sid)
 
 
-@router.delete("/{sid}", summary="cancel a subscription")
+@router.delete("/{sid}", response_model=SubscriptionAnswer, summary="cancel a subscription")
 async def cancel(sid: str, ctx: Command, request: Request) -> dict[str, Any]:
     await _owned(sid, ctx.actor, request)
     result = await request.app.state.kernel.commands.run(subscription_key(sid), ctx, lambda l: decide_cancel(l, ""))
-    return {"subscription_id": sid, "sequence": result.last_sequence}
+    return {**command_answer(result, sid), "subscription_id": sid}
 
 
-@router.post("/{sid}/replay", summary="deliver again from a log sequence (new delivery ids)")
+@router.post("/{sid}/replay", response_model=SubscriptionAnswer, summary="deliver again from a log sequence (new delivery ids)")
 async def replay(sid: str, body: Replay, ctx: Command, request: Request) -> dict[str, Any]:
     await _owned(sid, ctx.actor, request)
     kernel = request.app.state.kernel
     result = await kernel.commands.run(subscription_key(sid), ctx, lambda l: decide_replay(l, body.from_sequence))
     runtime(kernel).poke_webhooks(sid)
-    return {"subscription_id": sid, "sequence": result.last_sequence}
+    return {**command_answer(result, sid), "subscription_id": sid}

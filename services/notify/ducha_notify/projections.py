@@ -108,9 +108,12 @@ def subscription_row(conn: Connection, sid: str) -> dict[str, Any] | None:
     row = conn.execute(select(subscriptions).where(subscriptions.c.id == sid)).mappings().first()
     if row is None:
         return None
-    out = dict(row)
-    out["event_types"] = json.loads(out["event_types"])
-    return out
+    return subscription_out(dict(row))
+
+
+def subscription_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A subscription row as the API shows it: `event_types` a list, not its stored JSON text."""
+    return {**row, "event_types": json.loads(row["event_types"])}
 
 
 def robot_subscriptions(conn: Connection, unit_id: str) -> list[dict[str, Any]]:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..contracts.base import Actor, Role
-from .commands import CommandContext, check_command_id
-from .errors import DomainError, Forbidden, NotYetVisible, ServiceStopping, Unauthorized
+from .clock import derived_id
+from .commands import CommandContext, CommandResult, actor_scope, check_command_id
+from .errors import DomainError, Forbidden, InvalidCommand, NotYetVisible, ServiceStopping, Unauthorized
 from .eventstore import EventStoreError
 
 log = logging.getLogger("ducha.http")
@@ -32,6 +33,27 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class RequestBody(BaseModel):
+    """Base of every command's request body: an unknown field (a misspelt `visted_on`) is a 422
+    naming it, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CommandAnswer(BaseModel):
+    """What every command answers: the aggregate (or the thing created), the log sequence of the
+    write (pass it as `min_sequence` to read or act on it), and whether this is the stored result
+    of an earlier send with the same Idempotency-Key."""
+
+    id: str
+    sequence: int
+    replayed: bool
+
+
+def command_answer(result: CommandResult, ident: str | None = None) -> dict[str, Any]:
+    return {"id": ident or result.aggregate_id, "sequence": result.last_sequence, "replayed": result.replayed}
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
@@ -103,9 +125,40 @@ def current_actor(request: Request, authorization: Annotated[str | None, Header(
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+async def min_sequence(
+    request: Request,
+    min_sequence: Annotated[int | None, Query(ge=0, description=(
+        "wait (briefly) until this service has applied this log sequence: the `sequence` of "
+        "your last write"))] = None,
+) -> None:
+    """Query parameter `min_sequence` of every query and command: wait (briefly) until this service
+    has applied that log sequence, so a client reads (or acts on) its own write; 503 with
+    Retry-After when it has not in time."""
+    if min_sequence:
+        kernel = request.app.state.kernel
+        if not await kernel.wait_for(min_sequence):
+            raise NotYetVisible(
+                f"this service has not yet applied log sequence {min_sequence}; retry shortly"
+            )
+
+
+ReadAfter = Depends(min_sequence)
+
+
+def scoped_command_id(actor: Actor, method: str, path: str, idempotency_key: str) -> str:
+    """The command id of a client's Idempotency-Key: the key counts only for this actor's scope
+    (role, unit, team) and this command (method and path), so another unit or team re-using it
+    starts its own command and never sees the first one's result."""
+    return derived_id("idempotency", actor_scope(actor), method.upper(), path, idempotency_key)
+
+
 def command_context(
+    request: Request,
     actor: CurrentActor,
-    idempotency_key: Annotated[str | None, Header(description="repeat a command safely")] = None,
+    _read_after: Annotated[None, ReadAfter],
+    idempotency_key: Annotated[str | None, Header(description=(
+        "repeat a command safely: the same key, from the same unit/team/office, on the same "
+        "method and path, returns the first result and writes nothing"))] = None,
     if_match: Annotated[str | None, Header(description="aggregate sequence you decided on")] = None,
     x_correlation_id: Annotated[str | None, Header()] = None,
 ) -> CommandContext:
@@ -113,13 +166,12 @@ def command_context(
     if if_match is not None:
         raw = if_match.strip().strip('"').removeprefix("W/").strip('"')
         if not raw.isdigit():
-            from .errors import InvalidCommand
-
             raise InvalidCommand("If-Match must be an aggregate sequence number", field="If-Match")
         expected = int(raw)
     kwargs: dict[str, Any] = {"actor": actor, "expected_sequence": expected}
     if idempotency_key:
-        kwargs["command_id"] = check_command_id(idempotency_key)
+        key = check_command_id(idempotency_key)
+        kwargs["command_id"] = scoped_command_id(actor, request.method, request.url.path, key)
     if x_correlation_id:
         kwargs["correlation_id"] = x_correlation_id[:128]
     return CommandContext(**kwargs)
@@ -134,15 +186,3 @@ def require_role(actor: Actor, *roles: Role) -> None:
         raise Forbidden(f"role '{actor.role.value}' may not do this (allowed: {allowed})")
 
 
-async def min_sequence(request: Request, min_sequence: int | None = None) -> None:
-    """Query parameter `min_sequence`: wait (briefly) until this service has applied that log
-    sequence, so a client reads its own write from a command response."""
-    if min_sequence:
-        kernel = request.app.state.kernel
-        if not await kernel.wait_for(min_sequence):
-            raise NotYetVisible(
-                f"this service has not yet applied log sequence {min_sequence}; retry shortly"
-            )
-
-
-ReadAfter = Depends(min_sequence)

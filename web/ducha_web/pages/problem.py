@@ -86,7 +86,7 @@ async def show(request: Request, session: Session, problem_id: str, seq: int | N
         request, "problem.html", session, "ledger", view=view, p=view.intake, rect=view.rect or {},
         ver=view.ver or {}, status=view.status, actions=actions, timeline=timeline,
         open_action=open_action, values=values or {}, errors=errors or {}, options=options,
-        today=date.today().isoformat(), status_code=status_code, **ctx, **extra)
+        today=date.today().isoformat(), status_code=status_code, seq=seq, **ctx, **extra)
     return clear_flash(resp, ctx)
 
 
@@ -180,7 +180,11 @@ async def act(request: Request, problem_id: str, key: str) -> Response:
     action = BY_KEY.get(key)
     if action is None:
         raise ApiError(404, "not_found", "没有这个操作")
-    view = await backend.problem(web.services, session.token, problem_id)
+    # The log sequence the page was shown at: the action depends on what the person saw, never on
+    # how soon the services catch up with the write before it.
+    raw_seq = str(form.get("_seq") or "")
+    seen = int(raw_seq) if raw_seq.isdigit() else None
+    view = await backend.problem(web.services, session.token, problem_id, seen)
     target = str(form.get("target") or "")
     values, errors = parse_form(action, form)
     if errors:
@@ -202,7 +206,7 @@ async def act(request: Request, problem_id: str, key: str) -> Response:
     path = action.path.format(id=problem_id, target=target)
     try:
         out = await web.services.post(action.service, path, session.token, body,
-                                      idempotency_key=str(form.get("_idem") or "") or None)
+                                      idempotency_key=str(form.get("_idem") or "") or None, min_sequence=seen)
     except ApiError as exc:
         if exc.status == 401:
             raise

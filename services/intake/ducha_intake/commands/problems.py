@@ -9,7 +9,8 @@ from ducha.contracts.base import Role
 from ducha.contracts.intake import IssueAmended, IssueReported, SuggestionRecorded
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext, CommandResult
-from ducha.kernel.errors import InvalidCommand, NotFound
+from ducha.kernel.errors import InvalidCommand, NotFound, NotYetVisible
+from ducha.kernel.lookup import caught_up
 
 from .. import queries
 from ..domain import problems as p
@@ -21,6 +22,7 @@ from ..domain.rounds import RoundState
 from ..domain.teams import TeamState
 from ..models import AmendIn, FeedBackIn, ProblemIn, SuggestionIn
 from .common import (
+    CTX,
     content_key,
     holidays,
     load,
@@ -66,8 +68,10 @@ async def report_problem(kernel: Kernel, ctx: CommandContext, body: ProblemIn) -
 
 
 async def _problem(kernel: Kernel, problem_id: str) -> tuple[str, p.ProblemState]:
-    """The problem's unit (from the read model: the key needs it) and its authoritative state."""
-    unit_id = await asyncio.to_thread(queries.problem_unit, kernel.engine, problem_id)
+    """The problem's unit (the key needs it) and its authoritative state, both from the log: a
+    command sent right after the report finds the problem whether or not the read model has
+    applied the report yet."""
+    unit_id = await kernel.store.find_unit(CTX, "problem", problem_id)
     if unit_id is None:
         raise NotFound(f"no problem {problem_id} (问题不存在)")
     return unit_id, await load(kernel, p.ProblemState, problem_key(problem_id, unit_id))
@@ -123,8 +127,16 @@ async def record_suggestion(kernel: Kernel, ctx: CommandContext, body: Suggestio
     assert ctx.actor.team_id is not None
     team = (await load(kernel, TeamState, team_key(ctx.actor.team_id))).require()
     if body.problem_ids:
-        own = await asyncio.to_thread(queries.problem_ids_of_team, kernel.engine, body.problem_ids, team.id)
-        unknown = [pid for pid in body.problem_ids if pid not in own]
+        def own() -> set[str]:
+            return queries.problem_ids_of_team(kernel.engine, body.problem_ids, team.id)
+
+        found = await asyncio.to_thread(own)
+        if not set(body.problem_ids) <= found:
+            # A problem reported a moment ago may not be in the read model yet.
+            if not await caught_up(kernel):
+                raise NotYetVisible("the problems named are not yet visible to intake; retry shortly")
+            found = await asyncio.to_thread(own)
+        unknown = [pid for pid in body.problem_ids if pid not in found]
         if unknown:
             raise InvalidCommand(f"not problems of this team (非本组问题): {', '.join(unknown)}", field="problem_ids")
     event = SuggestionRecorded(round_id=team.round_id, team_id=team.id, **body.model_dump())

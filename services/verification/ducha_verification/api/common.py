@@ -9,8 +9,9 @@ from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
 from ducha.kernel.commands import CommandResult
-from ducha.kernel.errors import NotFound, NotYetVisible
+from ducha.kernel.errors import NotYetVisible
 from ducha.kernel.http import ERROR_RESPONSES
+from ducha.kernel.lookup import caught_up, require_caught_up, settled
 from ducha.kernel.service import Kernel
 from fastapi import Request
 from pydantic import BaseModel
@@ -23,7 +24,6 @@ from ..projection import NAME
 P = ParamSpec("P")
 T = TypeVar("T")
 
-CATCH_UP_SECONDS = 2.0
 COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (401, 403, 404, 409, 422, 503)}
 READ_ERRORS: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (401, 403, 404, 503)}
 
@@ -52,23 +52,28 @@ async def read(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-async def catch_up(kernel: Kernel) -> None:
-    """Wait (briefly) until the projection has applied everything in the log now."""
-    target = await kernel.store.last_sequence()
-    await kernel.runner(NAME).wait_for(target, timeout=CATCH_UP_SECONDS)
+async def catch_up(kernel: Kernel, what: str = "the whole log") -> None:
+    """Wait (briefly) until the projection has applied everything in the log now; 503 when it
+    cannot in time (never a decision on a stale view)."""
+    await require_caught_up(kernel, what, (NAME,))
 
 
 async def problem_facts(kernel: Kernel, problem_id: str, submission_no: int | None = None) -> ProblemFacts:
     """The problem as intake and rectification described it. When it (or the submission named) is
-    not visible yet, wait for the projection; then 404 (no such problem) or 503 (retry)."""
-    facts = await read(queries.problem_facts, kernel.engine, problem_id)
-    if facts is None or (submission_no is not None and facts.latest_submission_no < submission_no):
-        await catch_up(kernel)
-        facts = await read(queries.problem_facts, kernel.engine, problem_id)
-    if facts is None:
-        raise NotFound(f"no problem {problem_id}")
+    not visible yet, wait for the projection to reach the log's end; then 404 (no such problem) or
+    503 with Retry-After (an upstream event not yet seen here)."""
+    def fetch() -> ProblemFacts | None:
+        return queries.problem_facts(kernel.engine, problem_id)
+
+    facts = await settled(kernel, fetch, lambda f: f is not None, f"no problem {problem_id}",
+                          projections=(NAME,))
+    assert facts is not None
     if submission_no is not None and facts.latest_submission_no < submission_no:
-        raise NotYetVisible(f"submission {submission_no} of {problem_id} is not yet visible here; retry shortly")
+        # A submission is rectification's event: not seen here (yet) is 503, never 404 or 409.
+        await caught_up(kernel, (NAME,))
+        facts = await read(fetch)
+        if facts is None or facts.latest_submission_no < submission_no:
+            raise NotYetVisible(f"submission {submission_no} of {problem_id} is not yet visible here; retry shortly")
     return facts
 
 

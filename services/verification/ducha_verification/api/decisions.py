@@ -8,10 +8,10 @@ from ducha.contracts import Role
 from ducha.contracts.verification import DecisionKind
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import Forbidden
-from ducha.kernel.http import Command, CurrentActor, ReadAfter
+from ducha.kernel.http import Command, CurrentActor, ReadAfter, RequestBody
 from ducha.kernel.subjects import AggregateKey
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .. import queries
 from ..access import Scope
@@ -31,7 +31,7 @@ router = APIRouter(tags=["accountability"])
 IdStr = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-class DecisionBody(BaseModel):
+class DecisionBody(RequestBody):
     kind: DecisionKind
     problem_id: IdStr | None = Field(default=None, description="the problem concerned (its unit is implied)")
     unit_id: IdStr | None = Field(default=None, description="the unit concerned, when no problem is named")
@@ -51,7 +51,7 @@ async def decide(body: DecisionBody, ctx: Command, request: Request) -> dict[str
     if facts is None and body.unit_id:
         known = await read(queries.unit_known, kernel.engine, body.unit_id)
         if not known:
-            await catch_up(kernel)
+            await catch_up(kernel, f"unit {body.unit_id}")
             known = await read(queries.unit_known, kernel.engine, body.unit_id)
     unit = facts.unit_id if facts else body.unit_id
     inp = DecisionInput(body.kind, body.unit_id, body.problem_id, body.person_name, body.basis, body.decision)

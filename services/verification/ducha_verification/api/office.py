@@ -9,16 +9,25 @@ from ducha.contracts.common import EvidenceRef
 from ducha.contracts.verification import RecheckStatus
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import NotFound
-from ducha.kernel.http import Command, CurrentActor, ReadAfter, require_role
+from ducha.kernel.http import Command, CurrentActor, ReadAfter, RequestBody, require_role
 from ducha.kernel.subjects import AggregateKey
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .. import queries
 from ..access import Scope
 from ..domain.recheck import RecheckHeader, RecheckItem, decide_recheck
 from ..domain.spotcheck import MAX_SEED, Population, decide_draw, decide_finding, require_office, seed_from
-from .common import COMMAND_ERRORS, READ_ERRORS, CommandResponse, catch_up, kernel_of, read, respond
+from .common import (
+    COMMAND_ERRORS,
+    READ_ERRORS,
+    CommandResponse,
+    catch_up,
+    kernel_of,
+    problem_facts,
+    read,
+    respond,
+)
 
 router = APIRouter(tags=["spot checks and re-checks"])
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -33,34 +42,34 @@ def recheck_key(recheck_id: str) -> AggregateKey:
     return AggregateKey("verification", "recheck", recheck_id, None)
 
 
-class DrawBody(BaseModel):
+class DrawBody(RequestBody):
     round_id: IdStr
     sample_size: int = Field(ge=1, le=10_000, description="clamped to the population size")
     population: Population = Population.WRITTEN_OFF
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED, description="default: derived from the command id")
 
 
-class FindingBody(BaseModel):
+class FindingBody(RequestBody):
     problem_id: IdStr
     confirmed: bool = Field(description="the claimed result holds on site")
     findings: str = Field(min_length=1, max_length=4000)
-    evidence: list[EvidenceRef] = []
+    evidence: list[EvidenceRef] = Field(default_factory=list)
 
 
-class RecheckItemBody(BaseModel):
+class RecheckItemBody(RequestBody):
     problem_id: IdStr
     status: RecheckStatus
     detail: str = Field(min_length=1, max_length=4000, description="reason not done / how far / confirmed result")
 
 
-class RecheckBody(BaseModel):
+class RecheckBody(RequestBody):
     round_id: IdStr
     subject: str = Field(min_length=1, max_length=200, description="the important matter re-checked")
     means: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(default=[], description="e.g. 实地核查")
     items: list[RecheckItemBody] = Field(min_length=1)
 
 
-class RecheckItemsBody(BaseModel):
+class RecheckItemsBody(RequestBody):
     items: list[RecheckItemBody] = Field(min_length=1)
 
 
@@ -107,12 +116,7 @@ async def _rounds_of(request: Request, items: list[RecheckItemBody]) -> dict[str
     kernel = kernel_of(request)
     out: dict[str, str | None] = {}
     for item in items:
-        facts = await read(queries.problem_facts, kernel.engine, item.problem_id)
-        if facts is None:
-            await catch_up(kernel)
-            facts = await read(queries.problem_facts, kernel.engine, item.problem_id)
-        if facts is None:
-            raise NotFound(f"no problem {item.problem_id}")
+        facts = await problem_facts(kernel, item.problem_id)
         out[item.problem_id] = facts.round_id
     return out
 

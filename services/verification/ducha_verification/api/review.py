@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from ducha.contracts.verification import Effectiveness, ReviewOutcome
-from ducha.kernel.http import Command
+from ducha.kernel.http import Command, RequestBody
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ..domain.review import ReviewInput, decide_confirm, decide_return, decide_review
 from ..domain.writeoff import problem_key
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/problems", tags=["review"])
 ProblemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-class ReviewBody(BaseModel):
+class ReviewBody(RequestBody):
     submission_no: int = Field(ge=1, description="the submission reviewed: the latest one")
     outcome: ReviewOutcome
     effectiveness: Effectiveness | None = Field(default=None, description="required to accept (评估问效)")
@@ -25,11 +25,11 @@ class ReviewBody(BaseModel):
     reasons: list[Annotated[str, Field(max_length=4000)]] = Field(default=[], description="required to reject")
 
 
-class ConfirmBody(BaseModel):
+class ConfirmBody(RequestBody):
     submission_no: int = Field(ge=1)
 
 
-class ReturnBody(BaseModel):
+class ReturnBody(RequestBody):
     submission_no: int = Field(ge=1)
     reason: str = Field(max_length=4000)
 

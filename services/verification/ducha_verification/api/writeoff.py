@@ -8,11 +8,11 @@ from urllib.parse import quote
 
 from ducha.contracts.common import EvidenceRef
 from ducha.contracts.verification import LedgerEntryRecorded, RevisitOutcome
-from ducha.kernel.http import Command, CurrentActor, ReadAfter
+from ducha.kernel.http import Command, CurrentActor, ReadAfter, RequestBody
 from ducha.kernel.subjects import AggregateKey
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from .. import queries
 from ..access import Scope
@@ -37,11 +37,11 @@ Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class RevisitBody(BaseModel):
+class RevisitBody(RequestBody):
     outcome: RevisitOutcome
     findings: str = Field(min_length=1, max_length=4000)
     visited_on: date | None = Field(default=None, description="default: today")
-    evidence: list[EvidenceRef] = []
+    evidence: list[EvidenceRef] = Field(default_factory=list)
 
 
 @router.post("/v1/problems/{problem_id}/write-off", response_model=WriteOffResponse, responses=COMMAND_ERRORS,
@@ -55,7 +55,7 @@ async def write_off(problem_id: Id, ctx: Command, request: Request) -> dict[str,
     keys: list[AggregateKey] = [ledger_key(facts.round_id), problem_key(facts)]
     result = await kernel.commands.run_multi(
         keys, ctx, lambda loaded: decide_write_off(loaded, ctx.actor, facts, day, days))
-    line = next(e.payload for e in result.events if isinstance(e.payload, LedgerEntryRecorded))
+    line = result.payload(LedgerEntryRecorded)
     return {**respond(result, problem_id), "ledger_no": line.ledger_no, "round_id": facts.round_id}
 
 
