@@ -116,10 +116,17 @@ async def test_rejected_then_rebounded_problem_comes_back_with_reasons(svc: Any,
     r = await http.post(UNIT1, "/v1/problems/P1/deadline",
                         {"deadline": (today + timedelta(days=60)).isoformat(), "plan": "重新整改"})
     assert r.status_code == 200, r.text
+    # The old deadline (today + 20) was still ahead: the first deadline after the reopen is still
+    # `reset_after_reopen` (README: a reopen starts a new cycle); later ones are revisions.
     assert (await up.events("P1"))[-1].payload.change == "reset_after_reopen"
     too_far = await http.post(UNIT1, "/v1/problems/P1/deadline",
                               {"deadline": (today + timedelta(days=5 + 91)).isoformat(), "reason": "再延"})
     assert too_far.status_code == 422 and "beyond" in too_far.json()["error"]["message"]
+    later = {"deadline": (today + timedelta(days=70)).isoformat()}
+    unexplained = await http.post(UNIT1, "/v1/problems/P1/deadline", later)
+    assert unexplained.status_code == 422 and unexplained.json()["error"]["field"] == "reason"
+    assert (await http.post(UNIT1, "/v1/problems/P1/deadline", {**later, "reason": "设备到货延误"})).status_code == 200
+    assert (await up.events("P1"))[-1].payload.change == "revised"
 
     r = await http.submit("P1")
     assert r.status_code == 200
