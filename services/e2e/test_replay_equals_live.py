@@ -13,6 +13,7 @@ from ducha.cli import service_specs
 from ducha.kernel.clock import ManualClock
 from ducha.kernel.identity import KeyPair
 from ducha.kernel.natsserver import NatsServer
+from ducha.kernel.subjects import DLQ_STREAM
 from ducha.testing.plugin import run_service
 from ducha.testing.workload import STAGES, run_workload
 
@@ -31,8 +32,13 @@ async def test_every_projection_rebuilt_from_the_log_equals_the_live_one(
         run_service(specs["verification"], nats_server.url, tmp_path / "ver", keys, clock=clock) as ver,
     ):
         services = {"intake": intake, "rectification": rect, "verification": ver}
-        result = await run_workload(services, PROBLEMS)
+        # A tenth of the commands go twice at once with one Idempotency-Key (issue 19): the same
+        # answer to both, nothing stored twice, no 5xx (checked by the driver), no dead letter.
+        result = await run_workload(services, PROBLEMS, resend_share=0.1)
         assert result.problems == PROBLEMS and set(result.by_stage) == set(STAGES)
+        assert result.resent > PROBLEMS // 10
+        dead = await intake.kernel.store.js.stream_info(DLQ_STREAM)
+        assert dead.state.messages == 0
         for name in names:
             kernel = services[name].kernel
             assert await kernel.wait_for(await kernel.store.last_sequence(), timeout=30)

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from ducha.contracts import Actor, Role
 
 from .plugin import ServiceHarness
@@ -27,21 +29,38 @@ class WorkloadResult:
     commands: int = 0
     by_stage: dict[str, int] = field(default_factory=dict)
     last_sequence: int = 0
+    resent: int = 0  # commands sent twice at once with one Idempotency-Key
 
 
 class Driver:
-    def __init__(self, services: dict[str, ServiceHarness]) -> None:
+    """Sends the workload's commands. `resend_share` of them go twice at the same moment with the
+    same Idempotency-Key (a client retrying on a timeout): both must get the same answer, and only
+    one of them may be the first run."""
+
+    def __init__(self, services: dict[str, ServiceHarness], resend_share: float = 0.0, seed: int = 7) -> None:
         self.svc = services
         self.result = WorkloadResult()
+        self.resend_share = resend_share
+        self.rng = random.Random(seed)
 
     async def post(self, service: str, who: Actor, path: str, body: Any = None, after: int = 0) -> dict[str, Any]:
         h = self.svc[service]
+        headers = h.headers(who, **{"Idempotency-Key": uuid.uuid4().hex})
+        params = {"min_sequence": after} if after else None
+        copies = 2 if self.rng.random() < self.resend_share else 1
         for _ in range(50):
-            r = await h.client.post(path, json=body, params={"min_sequence": after} if after else None,
-                                    headers=h.headers(who, **{"Idempotency-Key": uuid.uuid4().hex}))
-            if r.status_code != 503:
+            answers = await asyncio.gather(*(h.client.post(path, json=body, params=params, headers=headers)
+                                             for _ in range(copies)))
+            for a in answers:
+                if a.status_code >= 500 and not (a.status_code == 503 and a.headers.get("Retry-After")):
+                    raise AssertionError(f"{service} {path}: {a.status_code} {a.text}")
+            if all(a.status_code != 503 for a in answers):
                 break
             await asyncio.sleep(0.05)  # the service has not yet seen an upstream event: retry
+        r = answers[0]
+        if copies == 2:
+            self.result.resent += 1
+            _same_answer(f"{service} {path}", answers[0], answers[1])
         if r.status_code not in (200, 201):
             raise AssertionError(f"{service} {path}: {r.status_code} {r.text}")
         self.result.commands += 1
@@ -67,6 +86,15 @@ class Driver:
                 return
             await asyncio.sleep(0.025)
         raise AssertionError(f"problem {problem} was not reopened")
+
+
+def _same_answer(what: str, one: httpx.Response, two: httpx.Response) -> None:
+    """Two sends of one command with one key: the same status and body, at most one first run."""
+    assert one.status_code == two.status_code, (what, one.status_code, one.text, two.status_code, two.text)
+    a, b = one.json(), two.json()
+    if isinstance(a, dict) and "replayed" in a:
+        assert [a.pop("replayed"), b.pop("replayed")].count(False) <= 1, (what, "stored twice")
+    assert a == b, (what, a, b)
 
 
 async def plan_city(d: Driver, units: int) -> tuple[str, list[tuple[str, Actor, Actor, str]]]:
@@ -145,9 +173,9 @@ async def one_problem(d: Driver, n: int, stage: str, unit: str, unit_actor: Acto
 
 
 async def run_workload(services: dict[str, ServiceHarness], problems: int, units: int = 12,
-                       concurrency: int = 16, seed: int = 7) -> WorkloadResult:
+                       concurrency: int = 16, seed: int = 7, resend_share: float = 0.0) -> WorkloadResult:
     random.seed(seed)
-    d = Driver(services)
+    d = Driver(services, resend_share, seed)
     _round, slots = await plan_city(d, units)
     after = d.result.last_sequence
     sem = asyncio.Semaphore(concurrency)
