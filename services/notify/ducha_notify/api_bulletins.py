@@ -21,6 +21,7 @@ from ducha.kernel.http import (
     command_answer,
     require_role,
 )
+from ducha.kernel.lookup import require_caught_up
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
@@ -67,7 +68,8 @@ async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str
     require_role(ctx.actor, Role.OFFICE)
     kernel = request.app.state.kernel
     settings = runtime(kernel).settings
-    await kernel.runners["notify_directory"].catch_up(timeout=10)
+    # The statistics are what the whole log says now; 503 (not 500) when they cannot catch up.
+    await require_caught_up(kernel, "the round's statistics", ("notify_directory",), timeout=10)
 
     def compute(conn: Any) -> BulletinContent:
         rnd = conn.execute(select(d.rounds).where(d.rounds.c.id == body.round_id)).mappings().first()

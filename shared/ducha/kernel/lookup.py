@@ -46,20 +46,22 @@ async def settled(
     raise NotFound(missing)
 
 
-async def caught_up(kernel: Kernel, projections: tuple[str, ...] = ()) -> bool:
-    """Wait (up to the service's read wait) until the projections have applied everything in the
-    log now; False when they have not in time."""
+async def caught_up(kernel: Kernel, projections: tuple[str, ...] = (), timeout: float | None = None) -> bool:
+    """Wait (up to `timeout`, default the service's read wait) until the projections have applied
+    everything in the log now; False when they have not in time."""
     target = await kernel.store.last_sequence()
+    wait = kernel.settings.read_wait_seconds if timeout is None else timeout
     if not projections:
-        return await kernel.wait_for(target)
-    wait = kernel.settings.read_wait_seconds
+        return await kernel.wait_for(target, wait)
     results = await asyncio.gather(*(kernel.runner(name).wait_for(target, wait) for name in projections))
     return all(results)
 
 
-async def require_caught_up(kernel: Kernel, what: str, projections: tuple[str, ...] = ()) -> None:
+async def require_caught_up(
+    kernel: Kernel, what: str, projections: tuple[str, ...] = (), timeout: float | None = None
+) -> None:
     """For a command deciding on what the whole log says now (a spot check's population): 503 when
     the projections cannot catch up in time."""
-    if not await caught_up(kernel, projections):
+    if not await caught_up(kernel, projections, timeout):
         raise NotYetVisible(f"the {kernel.spec.name} service has not yet applied the log up to now "
                             f"({what}); retry shortly")
