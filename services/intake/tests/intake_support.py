@@ -60,7 +60,11 @@ class Api:
         params = {k: v for k, v in params.items() if v is not None}
         if self.seq:
             params.setdefault("min_sequence", self.seq)
-        return await self.svc.client.get(path, params=params, headers=self.svc.headers(who))
+        for _ in range(30):  # 503 + Retry-After: not applied yet (a loaded machine); ask again
+            r: httpx.Response = await self.svc.client.get(path, params=params, headers=self.svc.headers(who))
+            if r.status_code != 503 or not r.headers.get("Retry-After"):
+                return r
+        return r
 
     async def ok(self, who: Actor, path: str, json: Any = None, **kw: Any) -> dict[str, Any]:
         r = await self.post(who, path, json, **kw)
