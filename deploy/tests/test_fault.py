@@ -47,6 +47,7 @@ import pytest
 from ducha.contracts import Actor, Role
 from ducha.kernel.db import make_engine
 from ducha.kernel.eventstore import EventStore, ensure_streams
+from ducha.kernel.http import scoped_command_id
 from ducha.kernel.identity import TokenIssuer, generate_keys
 from ducha.kernel.natsserver import free_port, nats_server_binary
 from ducha.kernel.subjects import DLQ_STREAM, EVENT_STREAM
@@ -437,7 +438,8 @@ def test_cluster_survives_node_and_instance_loss(tmp_path: Path, cleanup: list[A
                             {"name": f"单位{uid}第{k + 1}版", "kind": "district"}, f"unit/{uid}", "update_unit"))
     random.shuffle(body)
     commands = setup + body
-    token = TokenIssuer(keys.private_pem).issue(Actor(id="ft-office", name="督查办", role=Role.OFFICE))
+    office = Actor(id="ft-office", name="督查办", role=Role.OFFICE)
+    token = TokenIssuer(keys.private_pem).issue(office)
     driver = Driver(instances, token)
     kills: dict[str, Any] = {}
 
@@ -483,10 +485,12 @@ def test_cluster_survives_node_and_instance_loss(tmp_path: Path, cleanup: list[A
 
     survivors = cluster.urls(alive_only=True).split(",")
     log = asyncio.run(read_log(survivors))
-    ours = [e for e in log if str(e.get("command_id", "")).startswith("ft-")]
+    # The stored command id of an Idempotency-Key counts for the sender's scope and the command.
+    key_of = {scoped_command_id(office, c.method, c.path, c.key): c.key for c in commands}
+    ours = [e for e in log if (e.get("actor") or {}).get("id") == office.id]
 
     # 5. every acknowledged command's events are in the log exactly once
-    by_command = Counter(e["command_id"] for e in ours)
+    by_command = Counter(key_of.get(e["command_id"], e["command_id"]) for e in ours)
     losses = [c for c in commands if by_command.get(c.key, 0) == 0]
     duplicates = [c for c in commands if by_command.get(c.key, 0) > 1]
     strangers = set(by_command) - {c.key for c in commands}
