@@ -21,6 +21,9 @@ NOT_ONE_AGGREGATE = {
     ("intake", "post", "/v1/helpers/import"): "a bulk import answers a report per row",
     ("intake", "post", "/v1/persons/import"): "a bulk import answers a report per row",
     ("notify", "post", "/v1/notify/scan"): "runs the scan now; answers how many notifications it requested",
+    ("intake", "post", "/v1/audit/verifications"): "verifies the whole log now; answers the verification run",
+    ("notify", "post", "/v1/departments/{department}/consumers/{name}/reset"):
+        "moves a department's NATS consumer; no event is written",
 }
 WRITES = ("post", "put", "patch", "delete")
 

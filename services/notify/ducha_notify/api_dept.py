@@ -8,10 +8,10 @@ from typing import Any
 
 import nats.js.errors
 from ducha.kernel.errors import InvalidCommand, NotFound
-from ducha.kernel.http import ERROR_RESPONSES, CurrentActor
+from ducha.kernel.http import ERROR_RESPONSES, CurrentActor, RequestBody
 from ducha.kernel.subjects import check_token
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from .api_webhooks import department_scope
 from .deptstream import DEPT_STREAM, consumer_names, dept_subject, reset_consumer
@@ -20,7 +20,7 @@ from .runtime import runtime
 router = APIRouter(prefix="/v1/departments", tags=["department stream"], responses=ERROR_RESPONSES)
 
 
-class Reset(BaseModel):
+class Reset(RequestBody):
     from_sequence: int | None = Field(default=None, ge=1, description="the first DUCHA_DEPT sequence to deliver")
     from_date: datetime | None = Field(default=None, description="deliver what was published from then on")
 
