@@ -47,7 +47,10 @@ async def test_a_resend_that_sees_half_of_a_two_aggregate_command_replays_all_of
         return await real_load(k)
 
     store.load = load  # type: ignore[method-assign]
-    resend = asyncio.create_task(runner.run_multi([ledger, item], ctx, decide))
+    # The resend comes from another process (instance): its own runner, so no in-process turn
+    # orders the two sends; only the log does.
+    other_instance = CommandRunner(store)
+    resend = asyncio.create_task(other_instance.run_multi([ledger, item], ctx, decide))
     await asyncio.wait_for(at_gate.wait(), 10)
     first = await runner.run_multi([ledger, item], ctx, decide)
     first_done.set()
