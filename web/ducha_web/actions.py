@@ -200,7 +200,7 @@ ACTIONS: list[Action] = [
     ), lambda a, v: team_or_office(a, v) and bool(pending_extensions(a, v)), "已不同意延期",
         targets=pending_extensions),
     Action("assign", "指派帮扶单位", "rectification", "/v1/problems/{id}/help/{target}/assign", (
-        F("helper", "帮扶单位", "select", True), F("note", "说明", "textarea"),
+        F("helper", "帮扶单位", "select", True, help="请选择负责帮扶的市直相关单位"), F("note", "说明", "textarea"),
     ), lambda a, v: a.role == Role.OFFICE and bool(unassigned_helps(a, v)), "已指派帮扶单位",
         targets=unassigned_helps, build=_assign),
     Action("help_report", "报告帮扶情况", "rectification", "/v1/problems/{id}/help/{target}/report", (

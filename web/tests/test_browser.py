@@ -192,6 +192,27 @@ def test_the_life_of_a_problem_through_the_pages(browser: Any, system: System, t
     unit.act("deadline", fill={"deadline": deadline, "plan": "成立专班，倒排工期，每周调度。"})
     assert "整改时限已设定" in unit.flash()
     assert deadline in page.inner_text('[data-testid="deadline"]')
+    # ---- 督帮一体: the unit asks for help, the office assigns a helper department (no department is
+    # preselected), the helper opens the problem from its list and reports what it did
+    unit.act("help", fill={"difficulty": "资金需市级层面协调。"})
+    assert "帮扶申请已提交" in unit.flash()
+    office = User(browser, system, "P0001")
+    office.go(f"/problems/{pid}")
+    box = office.page.locator('details[data-action="assign"]')
+    box.locator("summary").click()
+    assert box.locator('select[name="helper"]').input_value() == ""
+    office.act("assign", select={"helper": "H01|市财政局"}, fill={"note": "请协助协调资金。"})
+    assert "已指派帮扶单位" in office.flash()
+    office.close()
+    helper = User(browser, system, "P2H01")
+    helper.page.locator(f'[data-testid="ledger-table"] a[href="/problems/{pid}"]').first.click()
+    helper.page.wait_for_load_state()
+    assert "浏览器测试" in helper.page.inner_text("h1"), helper.page.inner_text("main")[:500]
+    helper.act("help_report", fill={"text": "已召开协调会，明确资金来源。"})
+    assert "帮扶情况已报告" in helper.flash()
+    assert "已召开协调会" in helper.page.inner_text('[data-testid="rectification"]')
+    helper.close()
+    unit.go(f"/problems/{pid}")
     unit.act("progress", fill={"percent": "60", "text": "主体工程已完成六成。"},
              files={"evidence": [photo(tmp_path, "施工进度.png", (31, 78, 121))]})
     assert "整改进展已报告" in unit.flash()

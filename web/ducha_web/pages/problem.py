@@ -60,8 +60,9 @@ def parse_form(action: Action, form: FormData) -> tuple[dict[str, Any], dict[str
 
 
 async def helper_options(web: Web, token: str) -> list[tuple[str, str]]:
-    return [(f"{h['id']}|{h.get('name', h['id'])}", h.get("name", h["id"]))
-            for h in await backend.helpers(web.services, token)]
+    # No preselected department: one careless click must not assign the wrong one.
+    return [("", "请选择")] + [(f"{h['id']}|{h.get('name', h['id'])}", h.get("name", h["id"]))
+                             for h in await backend.helpers(web.services, token)]
 
 
 async def show(request: Request, session: Session, problem_id: str, seq: int | None = None,
