@@ -25,6 +25,8 @@ class F:
     options: tuple[tuple[str, str], ...] = ()
     help: str = ""
     default: Any = None
+    max: str = ""  # a date field's latest choice: "today" or "max_deadline" (the problem's)
+    shown_when: str = ""  # "field=value": shown only while another field of the form has that value (JS)
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,9 @@ ACTIONS: list[Action] = [
     ), lambda a, v: team_or_office(a, v) and intake_status(v) == "reported", "问题已撤回"),
     # ---- rectification: the unit
     Action("deadline", "承诺整改时限", "rectification", "/v1/problems/{id}/deadline", (
-        F("deadline", "整改时限", "date", True),
+        F("deadline", "整改时限", "date", True, max="max_deadline"),
         F("plan", "整改方案/措施", "textarea", help="首次承诺时必填"),
-        F("reason", "调整理由", "textarea", help="调整已承诺的时限时必填"),
+        F("reason", "调整理由", "textarea", help="调整已承诺的时限时必填", shown_when="has_deadline"),
     ), lambda a, v: own_unit(a, v) and rect(v, "status") in OPEN, "整改时限已设定", True),
     Action("progress", "报告整改进展", "rectification", "/v1/problems/{id}/progress", (
         F("percent", "整改进度（%）", "int", True), F("text", "进展情况", "textarea", True),
@@ -184,7 +186,7 @@ ACTIONS: list[Action] = [
     # ---- rectification: team and office
     Action("dispatch", "记录调度/暗访", "rectification", "/v1/problems/{id}/dispatches", (
         F("kind", "类型", "select", True, (("dispatch", "调度"), ("unannounced_visit", "暗访"))),
-        F("findings", "发现情况", "textarea", True), F("visited_on", "日期", "date", True),
+        F("findings", "发现情况", "textarea", True), F("visited_on", "日期", "date", True, max="today"),
         F("evidence", "佐证材料", "files"),
     ), lambda a, v: team_or_office(a, v) and rect(v, "status") in (*OPEN, "submitted"), "调度情况已记录"),
     Action("reminder", "提醒/催办", "rectification", "/v1/problems/{id}/reminders", (
@@ -208,10 +210,11 @@ ACTIONS: list[Action] = [
     ), lambda a, v: bool(my_helps(a, v)), "帮扶情况已报告", targets=my_helps),
     # ---- verification: the team
     Action("review", "审核验收", "verification", "/v1/problems/{id}/review", (
-        F("outcome", "审核结论", "select", True, (("accept", "通过"), ("reject", "不通过"))),
-        F("effectiveness", "整改成效（通过时必填）", "select", options=(("", "请选择"),) + EFFECT),
-        F("assessment", "评估意见（通过时必填）", "textarea"),
-        F("reasons", "不通过理由（每行一条）", "lines"),
+        F("outcome", "审核结论", "select", True, (("", "请选择"), ("accept", "通过"), ("reject", "不通过"))),
+        F("effectiveness", "整改成效（通过时必填）", "select", options=(("", "请选择"),) + EFFECT,
+          shown_when="outcome=accept"),
+        F("assessment", "评估意见（通过时必填）", "textarea", shown_when="outcome=accept"),
+        F("reasons", "不通过理由（每行一条）", "lines", shown_when="outcome=reject"),
     ), lambda a, v: own_team(a, v) and stage(v) == "submitted" and not pending_proposal(v)
        and not (severe(v) and a.team_leader), "审核意见已提交", True, build=_review),
     Action("confirm", "确认审核意见（组长）", "verification", "/v1/problems/{id}/review/confirm", (),
@@ -225,7 +228,7 @@ ACTIONS: list[Action] = [
            lambda a, v: own_team(a, v) and stage(v) == "accepted", "已入账销号", True),
     Action("revisit", "记录回访", "verification", "/v1/problems/{id}/revisit", (
         F("outcome", "回访结论", "select", True, (("held", "不反弹"), ("rebounded", "反弹"))),
-        F("findings", "回访情况", "textarea", True), F("visited_on", "回访日期", "date"),
+        F("findings", "回访情况", "textarea", True), F("visited_on", "回访日期", "date", max="today"),
         F("evidence", "佐证材料", "files"),
     ), lambda a, v: own_team(a, v) and stage(v) == "written_off", "回访已记录", True),
     # ---- cadre supervision
@@ -278,10 +281,6 @@ def parse_value(f: F, raw: Any) -> Any:
     if f.kind == "date":
         return str(raw).strip()
     return str(raw).strip() if raw is not None else ""
-
-
-def today_str() -> str:
-    return date.today().isoformat()
 
 
 __all__ = ["ACTIONS", "BY_KEY", "Action", "F", "available", "field", "parse_value", "to_body"]

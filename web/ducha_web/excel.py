@@ -64,3 +64,31 @@ def ledger_xlsx(rows: Sequence[dict[str, Any]], title: str, filters_text: str) -
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+RANKING_COLUMNS: list[tuple[str, str, int]] = [
+    ("rank", "名次", 6), ("name", "被督查单位", 24), ("fed_back", "交办问题", 9), ("written_off", "已销号", 8),
+    ("overdue", "超期", 6), ("rectification_rate", "整改率", 9), ("on_time_rate", "按期整改率", 11),
+    ("rebound_rate", "反弹率", 8), ("rebounds", "反弹次数", 9), ("avg_days_to_write_off", "平均销号天数", 13),
+]
+
+
+def ranking_xlsx(rows: Sequence[dict[str, Any]], title: str) -> bytes:
+    """The unit ranking as the dashboard shows it: the same order and the same rate text (ducha.figures)."""
+    from ducha.figures import percent
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("单位排名")
+    for i, (_k, _h, width) in enumerate(RANKING_COLUMNS):
+        ws.column_dimensions[chr(ord("A") + i)].width = width
+    head = WriteOnlyCell(ws, value=title)
+    head.font = Font(bold=True, size=14)
+    ws.append([head])
+    ws.append(["整改率 = 已销号 / 已交办；按期整改率 = 按期提交 / 全部提交；反弹率 = 反弹问题 / 曾销号问题"])
+    ws.append([label for _k, label, _w in RANKING_COLUMNS])
+    for row in rows:
+        ws.append([percent(row.get(k)) if k.endswith("_rate") else (row.get(k) if k != "name" else
+                   row.get("name") or row.get("unit_id")) for k, _h, _w in RANKING_COLUMNS])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

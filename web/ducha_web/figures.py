@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from ducha import figures
 from ducha.contracts.base import Actor, Role
 
 from . import backend
@@ -22,26 +23,12 @@ from .services import ApiError, Services
 log = logging.getLogger("ducha.web.figures")
 FRESH = 30.0
 STALE = 900.0
-ADDITIVE = ("reported", "fed_back", "rectifying", "overdue", "ever_overdue", "submitted", "submissions",
-            "submissions_on_time", "awaiting_review", "accepted", "rejected", "rejections", "written_off", "held",
-            "rebounded", "rebounds")
-
-
 def scope_key(actor: Actor) -> str:
     if actor.role in (Role.OFFICE, Role.CADRE, Role.SYSTEM):
         return "city"
     if actor.role == Role.TEAM:
         return f"team:{actor.team_id}"
     return f"{actor.role.value}:{actor.unit_id}"
-
-
-def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Round totals from the per-unit rows (every count is additive; rates recomputed)."""
-    out: dict[str, Any] = {k: sum(int(r.get(k) or 0) for r in rows) for k in ADDITIVE}
-    out["rectification_rate"] = round(out["written_off"] / out["fed_back"], 4) if out["fed_back"] else None
-    out["on_time_rate"] = (round(out["submissions_on_time"] / out["submissions"], 4)
-                           if out["submissions"] else None)
-    return out
 
 
 async def _count(s: Services, token: str, **filters: Any) -> int:
@@ -57,12 +44,16 @@ async def _count(s: Services, token: str, **filters: Any) -> int:
 async def compute(s: Services, token: str, round_id: str | None) -> dict[str, Any]:
     f = {"round_id": round_id}
     ranking, team_stats, red, yellow, green = await asyncio.gather(
-        backend.ranking(s, token, round_id),  # one pass per unit: also gives the round's totals
+        backend.ranking(s, token, round_id),
         backend.stats(s, token, "team", round_id),
         _count(s, token, light="red", **f), _count(s, token, light="yellow", **f),
         _count(s, token, light="green", **f),
     )
-    return {"ranking": ranking, "total": totals(ranking), "teams": (team_stats or {}).get("groups") or [],
+    # Figures as the statistics API defines them (ducha.figures): the round's totals are its
+    # `total`, never re-added here; teams are ranked in the same order as units.
+    team_stats = team_stats or {}
+    total = team_stats.get("total") or figures.summarize([])
+    return {"ranking": ranking, "total": total, "teams": figures.ranking(team_stats.get("groups") or [], "team_id"),
             "lights": {"red": red, "yellow": yellow, "green": green}, "computed_at": time.time()}
 
 

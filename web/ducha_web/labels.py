@@ -141,34 +141,32 @@ def error_text(status: int, message: str) -> str:
 
 
 def _pct(v: Any) -> str:
+    """A rate as ducha.figures shows it everywhere (one decimal)."""
+    from ducha.figures import percent
+
     try:
-        return "—" if v is None else f"{float(v) * 100:.1f}%"
-    except Exception:  # noqa: BLE001 - jinja2 Undefined, text
+        return percent(None if v is None else float(v))
+    except (TypeError, ValueError):  # jinja2 Undefined, text
         return "—"
 
 
 def _minute(v: Any) -> str:
-    """An ISO time (UTC from the services) as the city's local time, to the minute."""
-    if not v:
-        return ""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    """A time from the services (UTC) as the city's local time, to the minute."""
+    from ducha.kernel.calendar import city_minute
 
     try:
-        moment = v if isinstance(v, datetime) else datetime.fromisoformat(str(v))
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(ZoneInfo("Asia/Shanghai"))
-        return moment.strftime("%Y-%m-%d %H:%M")
-    except ValueError:
+        return city_minute(v) if v else ""
+    except (TypeError, ValueError):
         return str(v).replace("T", " ")[:16]
 
 
 def _clock(v: Any) -> str:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from datetime import UTC, datetime
+
+    from ducha.kernel.calendar import city_time
 
     try:
-        return datetime.fromtimestamp(float(v), ZoneInfo("Asia/Shanghai")).strftime("%H:%M:%S")
+        return city_time(datetime.fromtimestamp(float(v), UTC)).strftime("%H:%M:%S")
     except (TypeError, ValueError):
         return ""
 

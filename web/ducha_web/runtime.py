@@ -4,6 +4,7 @@ class that turns service errors into pages, and the session helpers every page u
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ducha.kernel.calendar import city_today, local_date
 from ducha.contracts.base import Actor, Role
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -53,6 +55,11 @@ class Web:
 
     async def aclose(self) -> None:
         await self.services.aclose()
+
+    def today(self) -> date:
+        """The city's date (Beijing), on the kernel's clock when running as a kernel service."""
+        clock = getattr(self.kernel, "clock", None)
+        return city_today(clock) if clock is not None else local_date(datetime.now(UTC))
 
 
 _LOCK = asyncio.Lock()

@@ -185,6 +185,10 @@ def test_the_life_of_a_problem_through_the_pages(browser: Any, system: System, t
     unit.go(f"/problems/{pid}")
     unit.act("deadline", fill={"plan": ""})
     assert "整改时限：此项必填" in page.inner_text('[data-error="deadline"]')
+    latest = page.get_attribute('details[data-action="deadline"] input[name="deadline"]', "max")
+    assert latest and latest > today.isoformat()  # the picker offers no date beyond the latest allowed
+    page.evaluate("document.querySelector('details[data-action=\"deadline\"] input[name=\"deadline\"]')"
+                  ".removeAttribute('max')")  # the service still refuses one
     too_late = (today + timedelta(days=400)).isoformat()
     unit.act("deadline", fill={"deadline": too_late, "plan": "成立专班，倒排工期"})
     assert "超过允许的最迟整改时限" in page.inner_text('[data-error="deadline"]'), page.inner_text("main")[:2000]
@@ -298,6 +302,59 @@ def test_bulletin_draft_preview_publish_and_public_page(browser: Any, system: Sy
     docx = public.request.get(f"{system.web}/public/bulletins/{bid}/docx")
     assert docx.status == 200 and docx.body()[:2] == b"PK"
     public.context.close()
+
+
+def test_the_same_figures_on_dashboard_bulletin_export_and_api(browser: Any, system: System) -> None:
+    """整改率 and the ranking (ducha.figures) read the same on every surface for the same data."""
+    import time
+
+    import httpx
+    from ducha.contracts.base import Actor, Role
+    from ducha.figures import percent
+    from ducha_web.auth import TokenMinter
+    from ducha_web.settings import load_settings
+    from openpyxl import load_workbook
+
+    started = time.time()
+    office = User(browser, system, "P0001")
+    office.page.set_default_timeout(60_000)  # the figures of a round are computed while the reader waits
+    page = office.go("/dashboard")
+    deadline = time.monotonic() + 180
+    while float(page.get_attribute("[data-computed-at]", "data-computed-at") or 0) < started:
+        assert time.monotonic() < deadline, "the dashboard's figures were not refreshed"
+        page.wait_for_timeout(1000)  # the cache refreshes in the background; poll its stamp
+        page = office.go("/dashboard")
+    kpi = page.inner_text('[data-testid="kpi-rate"]')
+    shown = [(row.locator("td").nth(1).text_content(), row.locator("td").nth(5).text_content())
+             for row in page.locator('[data-testid="ranking-table"] tbody tr').all()]
+    # the statistics API, as any client reads it
+    token = TokenMinter(load_settings(data_dir=system.data_dir)).mint(Actor(id="P0001", name="王志强", role=Role.OFFICE))
+    api = httpx.get(system.url("verification") + "/v1/ranking", headers={"Authorization": f"Bearer {token}"},
+                    timeout=30).json()["ranking"]
+    stats = httpx.get(system.url("verification") + "/v1/stats", params={"by": "round"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=30).json()["total"]
+    assert percent(stats["rectification_rate"]) == kpi
+    assert [(r["name"], percent(r["rectification_rate"])) for r in api] == shown
+    assert [r["rank"] for r in api] == sorted(r["rank"] for r in api)
+    # the ranking export
+    with page.expect_download() as dl:
+        page.click('[data-testid="ranking-export"]')
+    target = SCREENSHOTS.parent / "ranking.xlsx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    dl.value.save_as(str(target))
+    rows = list(load_workbook(target).active.iter_rows(min_row=4, values_only=True))
+    assert [(r[1], r[5]) for r in rows] == shown
+    # the bulletin drafted from the same data: its ranking lists the units with problems fed back
+    page = office.go("/bulletins")
+    page.locator('form[data-testid="draft-form"] button[type="submit"]').click()
+    page.wait_for_load_state()
+    frame = page.frame_locator('iframe[data-testid="bulletin"]')
+    assert f"整改率{kpi}" in frame.locator("body").inner_text()
+    drafted = [(row.locator("td").nth(1).inner_text(), row.locator("td").nth(5).inner_text())
+               for row in frame.locator("table tr").all()[1:]]
+    with_problems = {r["name"] for r in api if r["fed_back"]}
+    assert drafted == [row for row in shown if row[0] in with_problems]
+    office.close()
 
 
 def test_signed_out_pages_redirect_to_sign_in(browser: Any, system: System) -> None:

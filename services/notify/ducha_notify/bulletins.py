@@ -7,6 +7,7 @@ import json
 from datetime import date
 from typing import Any
 
+from ducha import figures
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts.notify import (
     AuditCheckpointRef,
@@ -43,23 +44,23 @@ def compute_content(problems: list[dict[str, Any]], unit_names: dict[str, str], 
                     title: str, issuer: str, intro: str, poor_rate: int) -> BulletinContent:
     """The bulletin's content from the round's problems (rows of the directory projection): only
     problems the public may see once published (the disclosure policy: fed back, not withdrawn)
-    are counted, and only publishable ones among them are named."""
+    are counted — by `ducha.figures`, the same definitions as the statistics API and the dashboard —
+    and only publishable ones among them are named."""
     rows = [p for p in problems if p["round_id"] == round_id and may_publish(row_facts(p))]
-    per_unit: dict[str, dict[str, int]] = {}
+    per_unit: dict[str, list[figures.Facts]] = {}
     for p in rows:
-        s = per_unit.setdefault(p["unit_id"], {"problems": 0, "rectified": 0, "overdue": 0, "rejected": 0})
-        s["problems"] += 1
-        s["rectified"] += p["status"] in ("verified", "written_off")
-        s["overdue"] += p["overdue_count"] > 0
-        s["rejected"] += p["rejected_count"]
-    scored = sorted(per_unit.items(), key=lambda kv: (-(kv[1]["rectified"] * 100 // kv[1]["problems"]),
-                                                       kv[1]["overdue"], kv[1]["rejected"], kv[0]))
-    ranking = tuple(RankingRow(rank=i, unit_id=u, unit_name=unit_names.get(u, u), problems=s["problems"],
-                               rectified=s["rectified"], overdue=s["overdue"], rejected=s["rejected"],
-                               rate_percent=s["rectified"] * 100 // s["problems"])
-                    for i, (u, s) in enumerate(scored, start=1))
+        per_unit.setdefault(p["unit_id"], []).append(figures.Facts.from_json(json.loads(p.get("figures") or "{}")))
+    total = figures.summarize(f for facts in per_unit.values() for f in facts)
+    ranked = figures.ranking([{"unit_id": u, "name": unit_names.get(u, u), **figures.summarize(facts)}
+                              for u, facts in per_unit.items()])
+    ranking = tuple(RankingRow(rank=r["rank"], unit_id=r["unit_id"], unit_name=r["name"], problems=r["fed_back"],
+                               rectified=r["written_off"], overdue=r["ever_overdue"], rejected=r["rejections"],
+                               rate_percent=int((r["rectification_rate"] or 0) * 100),
+                               rate_text=figures.percent(r["rectification_rate"]),
+                               on_time_text=figures.percent(r["on_time_rate"]), rebounds=r["rebounds"])
+                    for r in ranked if r["fed_back"])
     poor = tuple(NamedUnit(unit_id=r.unit_id, unit_name=r.unit_name,
-                           reason=f"整改完成率{r.rate_percent}%，逾期{r.overdue}项，审核未通过{r.rejected}次")
+                           reason=f"整改率{r.rate_text}，逾期{r.overdue}项，审核未通过{r.rejected}次")
                  for r in ranking if r.rate_percent < poor_rate)
     practices = tuple(GoodPractice(problem_id=p["id"], unit_id=p["unit_id"], unit_name=unit_names.get(p["unit_id"], p["unit_id"]),
                                    title=p["title"], assessment=p["assessment"] or "")
@@ -67,13 +68,14 @@ def compute_content(problems: list[dict[str, Any]], unit_names: dict[str, str], 
     public = tuple(PublicProblem(problem_id=p["id"], unit_id=p["unit_id"], unit_name=unit_names.get(p["unit_id"], p["unit_id"]),
                                  title=p["title"], category=p["category"], status=STATUS_ZH.get(p["status"], p["status"]))
                    for p in sorted(rows, key=lambda x: (x["unit_id"], x["id"])) if p["publishable"])
-    total, done = len(rows), sum(r.rectified for r in ranking)
-    overdue = sum(r.overdue for r in ranking)
     sections = (
         BulletinSection(heading="一、总体情况", paragraphs=(
-            (f"{round_name}共发现问题{total}个，已整改验收{done}个，整改完成率"
-            f"{done * 100 // total if total else 0}%；{overdue}个问题出现逾期。"),)),
-        BulletinSection(heading="二、整改排名", paragraphs=("各被督查单位整改情况排名如下（按整改完成率）。",)),
+            (f"{round_name}共交办问题{total['fed_back']}个，已整改销号"
+             f"{total['written_off']}个，整改率{figures.percent(total['rectification_rate'])}，按期整改率"
+             f"{figures.percent(total['on_time_rate'])}；{total['ever_overdue']}个问题出现逾期，"
+             f"{total['rebounded']}个问题销号后反弹。"),)),
+        BulletinSection(heading="二、整改排名", paragraphs=(
+            "各被督查单位整改情况排名如下（按整改率，其次按期整改率、反弹次数、逾期问题数）。",)),
         BulletinSection(heading="三、整改不力单位", paragraphs=tuple(f"{u.unit_name}：{u.reason}。" for u in poor) or ("无。",)),
         BulletinSection(heading="四、典型经验", paragraphs=tuple(f"{g.unit_name}：{g.title}——{g.assessment}" for g in practices) or ("无。",)),
         BulletinSection(heading="五、下一步要求", paragraphs=(

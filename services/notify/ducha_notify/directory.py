@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ducha import figures
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts import intake as i
 from ducha.contracts import rectification as r
@@ -64,7 +65,12 @@ problems = Table(
     Column("assessment", Text),
     Column("revisit_due_on", Date),
     Column("revisited", Boolean, nullable=False, default=False),
+    # ducha.figures.Facts as JSON: the bulletin counts exactly as the statistics API does
+    Column("figures", Text, nullable=False, default="{}"),
 )
+FIGURE_EVENTS = ("IssueWithdrawn", "IssueMarkedDuplicate", "IssueFedBack", "DeadlineSet", "DeadlineMissed",
+                 "RectificationSubmitted", "RectificationReopened", "RectificationVerified",
+                 "RectificationRejected", "ProblemWrittenOff", "RevisitRecorded")
 
 
 _SETS: dict[tuple[str, ...], Any] = {}
@@ -89,12 +95,14 @@ def _set(conn: Connection, pid: str, **values: Any) -> None:
 
 class DirectoryProjection(Projection):
     name = "notify_directory"
-    version = 1
+    version = 2  # 2: per-problem figure facts
     subjects = (context_filter("intake"), context_filter("rectification"), context_filter("verification"))
     metadata = metadata
 
     def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
         p, aid = event.payload, event.aggregate_id
+        if p.event_type in FIGURE_EVENTS:
+            self._fold(conn, event)
         if isinstance(p, (i.UnitRegistered, i.UnitUpdated)):
             conn.execute(units.delete().where(units.c.id == aid))
             conn.execute(units.insert().values(id=aid, name=p.name, contact_name=p.contact_name, contact_email=p.contact_email))
@@ -116,7 +124,7 @@ class DirectoryProjection(Projection):
             conn.execute(_insert_problem, dict(
                 id=aid, unit_id=event.unit_id or "_", team_id=p.team_id, round_id=p.round_id, title=p.title,
                 category=p.category, publishable=p.publishable, status="reported", rejected_open=False,
-                overdue_count=0, rejected_count=0, rebounded=False, revisited=False))
+                overdue_count=0, rejected_count=0, rebounded=False, revisited=False, figures="{}"))
         elif isinstance(p, i.IssueAmended):
             values = {k: getattr(p, k) for k in ("title", "category", "publishable") if getattr(p, k) is not None}
             if values:
@@ -144,6 +152,16 @@ class DirectoryProjection(Projection):
         elif isinstance(p, v.RevisitRecorded):
             rebounded = p.outcome == v.RevisitOutcome.REBOUNDED
             _set(conn, aid, revisited=True, **({"rebounded": True} if rebounded else {}))
+
+    @staticmethod
+    def _fold(conn: Connection, event: Envelope[DomainEvent]) -> None:
+        raw = conn.execute(select(problems.c.figures).where(problems.c.id == event.aggregate_id)).scalar_one_or_none()
+        if raw is None:
+            return
+        before = figures.Facts.from_json(json.loads(raw))
+        after = figures.fold(before, event.payload.event_type, event.payload, event.occurred_at)
+        if after != before:
+            _set(conn, event.aggregate_id, figures=json.dumps(after.to_json()))
 
 
 def problem(conn: Connection, pid: str) -> dict[str, Any] | None:

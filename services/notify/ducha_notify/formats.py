@@ -11,6 +11,7 @@ from typing import Any
 
 from ducha.contracts.common import LABELS_ZH
 from ducha.contracts.notify import WebhookFormat
+from ducha.kernel.calendar import city_minute
 
 SIGNATURE_HEADER = "X-Ducha-Signature"
 DELIVERY_HEADER = "X-Ducha-Delivery-Id"
@@ -63,7 +64,7 @@ def markdown(event: Mapping[str, Any], sequence: int, limit: int = 3800) -> tupl
     ref = f"{event.get('aggregate_type')} {event.get('aggregate_id')}"
     at = datetime.fromisoformat(str(event["occurred_at"]))
     body = [f"### {title}", f"> 单位：{event.get('unit_id') or '—'}　对象：{ref}", *(f"- {line}" for line in lines),
-            f"<font color=\"comment\">{at:%Y-%m-%d %H:%M} · 序号 {sequence}</font>"]
+            f"<font color=\"comment\">{city_minute(at)} · 序号 {sequence}</font>"]
     text = "\n".join(body)
     return title, text[:limit]
 

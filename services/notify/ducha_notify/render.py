@@ -10,9 +10,23 @@ import io
 import zipfile
 from datetime import datetime, time
 
-from ducha.contracts.notify import BulletinPublished
+from ducha.contracts.notify import BulletinContent, BulletinPublished, RankingRow
 
 RED = "C00000"
+
+
+def ranking_header(c: BulletinContent) -> tuple[str, ...]:
+    if any(r.on_time_text for r in c.ranking):  # v2: the figures of ducha.figures
+        return ("排名", "单位", "交办问题", "已整改销号", "逾期", "整改率", "按期整改率", "反弹")
+    return ("排名", "单位", "问题数", "已整改", "逾期", "完成率")  # v1 bulletins look as published
+
+
+def ranking_cells(c: BulletinContent, r: RankingRow) -> tuple[str, ...]:
+    cells: tuple[str, ...] = (str(r.rank), r.unit_name, str(r.problems), str(r.rectified), str(r.overdue),
+             r.rate_text or f"{r.rate_percent}%")
+    if len(ranking_header(c)) > len(cells):
+        cells += (r.on_time_text, str(r.rebounds))
+    return cells
 
 
 def _zh_date(published: BulletinPublished) -> str:
@@ -41,9 +55,8 @@ def render_html(published: BulletinPublished) -> str:
         out.append(f"<h2>{e(section.heading)}</h2>")
         out.extend(f"<p>{e(p)}</p>" for p in section.paragraphs)
         if section.heading.startswith("二") and c.ranking:
-            out.append("<table><tr><th>排名</th><th>单位</th><th>问题数</th><th>已整改</th><th>逾期</th><th>完成率</th></tr>")
-            out.extend(f"<tr><td>{r.rank}</td><td>{e(r.unit_name)}</td><td>{r.problems}</td><td>{r.rectified}</td>"
-                       f"<td>{r.overdue}</td><td>{r.rate_percent}%</td></tr>" for r in c.ranking)
+            out.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in ranking_header(c)) + "</tr>")
+            out.extend("<tr>" + "".join(f"<td>{e(v)}</td>" for v in ranking_cells(c, r)) + "</tr>" for r in c.ranking)
             out.append("</table>")
     if published.checkpoint is not None:
         out.append(f"<p class=\"audit\" style=\"font-size:12px;word-break:break-all\">{e(checkpoint_line(published))}</p>")
@@ -120,14 +133,14 @@ def render_docx(published: BulletinPublished) -> bytes:
         for text in section.paragraphs:
             para(text, 16, indent=True)
         if section.heading.startswith("二") and c.ranking:
-            table = doc.add_table(rows=1, cols=6)
+            header = ranking_header(c)
+            table = doc.add_table(rows=1, cols=len(header))
             table.style = "Table Grid"
-            for cell, text in zip(table.rows[0].cells, ("排名", "单位", "问题数", "已整改", "逾期", "完成率")):
+            for cell, text in zip(table.rows[0].cells, header, strict=True):
                 cell.text = text
             for r in c.ranking:
                 cells = table.add_row().cells
-                for cell, text in zip(cells, (str(r.rank), r.unit_name, str(r.problems), str(r.rectified),
-                                              str(r.overdue), f"{r.rate_percent}%")):
+                for cell, text in zip(cells, ranking_cells(c, r), strict=True):
                     cell.text = text
     if published.checkpoint is not None:
         para(checkpoint_line(published), 9)

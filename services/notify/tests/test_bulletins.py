@@ -7,8 +7,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ducha.contracts.rectification import DeadlineMissed
-from ducha.contracts.verification import Effectiveness, RectificationRejected, RectificationVerified
+from ducha.contracts.registry import registry
+from ducha.contracts.rectification import DeadlineChange, DeadlineMissed, DeadlineSet
+from ducha.contracts.verification import (
+    Effectiveness,
+    ProblemWrittenOff,
+    RectificationRejected,
+    RectificationVerified,
+)
 from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.subjects import AggregateKey
 from ducha.testing.plugin import run_service
@@ -26,6 +32,18 @@ from .conftest import (  # type: ignore[import-not-found]
 )
 
 
+def written_off(no: int) -> ProblemWrittenOff:
+    return ProblemWrittenOff(round_id="R2", ledger_no=no, revisit_due_on=date(2026, 4, 1), submission_no=1)
+
+
+def test_a_v1_bulletin_keeps_showing_its_own_percent() -> None:
+    row = {"rank": 1, "unit_id": "U1", "unit_name": "城关区人民政府", "problems": 3, "rectified": 1, "overdue": 0,
+           "rejected": 0, "rate_percent": 33}
+    up = registry.upcast("BulletinPublished", 1, {"number": 1, "issued_on": "2026-01-06",
+                                                  "content": {"ranking": [row]}})
+    assert up["content"]["ranking"][0]["rate_text"] == "33%" and up["content"]["ranking"][0]["on_time_text"] == ""
+
+
 async def test_publish_render_rebuild_identical(nats_server: NatsServer, tmp_path: Path, keys: Any) -> None:
     async with run_service(spec(fast_settings()), nats_server.url, tmp_path, keys) as svc:
         emit = make_emit(svc.kernel.commands)
@@ -33,11 +51,14 @@ async def test_publish_render_rebuild_identical(nats_server: NatsServer, tmp_pat
         await fed_back_issue(emit, "招商项目落地慢", "P1", "U1")
         await emit(RectificationVerified(submission_no=1, effectiveness=Effectiveness.GOOD, assessment="建立专班，三天办结"),
                    "P1", "U1")
+        await emit(written_off(1), "P1", "U1")
         await fed_back_issue(emit, "重大项目开工滞后", "P2", "U1")
+        await emit(DeadlineSet(deadline=date(2026, 1, 20), change=DeadlineChange.COMMITTED, plan="倒排工期"), "P2", "U1")
         await emit(DeadlineMissed(deadline=date(2026, 1, 20)), "P2", "U1")
         await fed_back_issue(emit, "内部保密问题", "Q1", "U2", publishable=False)
         await emit(RectificationVerified(submission_no=1, effectiveness=Effectiveness.GOOD, assessment="不公开的经验"),
                    "Q1", "U2")
+        await emit(written_off(2), "Q1", "U2")
         await fed_back_issue(emit, "固定资产投资统计不实", "Q2", "U2")
         await emit(RectificationRejected(submission_no=1, reasons=("数据仍不一致",)), "Q2", "U2")
         await emit(issue("尚未交办的问题"), "P3", "U1")  # not fed back: never counted nor named (保密)
@@ -48,9 +69,10 @@ async def test_publish_render_rebuild_identical(nats_server: NatsServer, tmp_pat
         assert resp.status_code == 201, resp.text
         draft = resp.json()
         content = draft["content"]
-        # both 50 %; U1 had an overdue problem, so U2 ranks first
+        # both 50 % (ducha.figures: written off / fed back); U1 has an overdue problem, so U2 ranks first
         assert [r["unit_id"] for r in content["ranking"]] == ["U2", "U1"]
-        assert [r["rate_percent"] for r in content["ranking"]] == [50, 50]
+        assert [r["rate_text"] for r in content["ranking"]] == ["50.0%", "50.0%"]
+        assert [r["rank"] for r in content["ranking"]] == [1, 2]
         assert [u["unit_id"] for u in content["poor_units"]] == []  # 50% is not below the 50% line
         assert [g["problem_id"] for g in content["good_practices"]] == ["P1"]  # Q1 is not publishable
         assert {p["problem_id"] for p in content["problems"]} == {"P1", "P2", "Q2"}
@@ -80,7 +102,7 @@ async def test_publish_render_rebuild_identical(nats_server: NatsServer, tmp_pat
         assert text[:2] == ["督查通报", "第1期"]
         assert "关于2026年第二轮常态化大督查问题整改情况的通报" in text
         assert any("建立专班" in line for line in text) and not any("内部保密" in line for line in text)
-        assert "2|城关区人民政府|2|1|1|50%" in text
+        assert "2|城关区人民政府|2|1|1|50.0%|—|0" in text
 
         # later statistics change nothing in the published bulletin
         await emit(RectificationVerified(submission_no=2, effectiveness=Effectiveness.FAIR, assessment="补正"), "Q2", "U2")

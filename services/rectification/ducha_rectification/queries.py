@@ -108,8 +108,12 @@ def ledger(engine: Engine, today: date, f: LedgerFilter, scope: ProblemScope, li
     return rows, total
 
 
+DONE = ("accepted", "written_off")
+
+
 def ledger_row(m: Any, today: date) -> dict[str, Any]:
     left = days_left(m["deadline"], today) if m["light"] is not None else None
+    done = m["status"] in DONE
     return {
         "problem_id": m["problem_id"], "title": m["title"], "category": m["category"],
         "severity": m["severity"], "unit_id": m["unit_id"], "unit_name": m["unit_name"] or m["unit_id"],
@@ -118,14 +122,16 @@ def ledger_row(m: Any, today: date) -> dict[str, Any]:
         "status": m["status"], "deadline": m["deadline"], "commit_deadline_by": m["commit_deadline_by"],
         "max_deadline": m["max_deadline"], "light": m["light"], "days_left": left,
         "overdue_days": -left if left is not None and left < 0 else 0,
-        "progress": m["progress"], "plan": m["plan"], "submission_no": m["submission_no"],
+        # Accepted means rectified: no stale 60 % from the last progress report on a closed problem.
+        "progress": 100 if done else m["progress"], "plan": m["plan"], "submission_no": m["submission_no"],
         "postponements": m["postponements"], "deadline_changes": m["deadline_changes"],
         "reopen_count": m["reopen_count"], "rebound_count": m["rebound_count"],
         "last_reopen_cause": m["last_reopen_cause"],
         "last_rejection_reasons": list(m["last_rejection_reasons"] or []),
         "commitment_missed": bool(m["commitment_missed"]), "pending_extension_id": m["pending_extension_id"],
         "open_reminders": m["open_reminders"], "dispatch_count": m["dispatch_count"],
-        "ledger_no": m["ledger_no"], "updated_at": m["updated_at"],
+        # A 销号号 stands only while the write-off does (a rebound reopens the problem).
+        "ledger_no": m["ledger_no"] if m["status"] == "written_off" else None, "updated_at": m["updated_at"],
     }
 
 

@@ -21,8 +21,9 @@ def test_draw_depends_only_on_population_and_seed() -> None:
 def test_rates_are_null_without_a_denominator() -> None:
     reported_only = SimpleNamespace(
         fed_back_at=None, stage="reported", overdue=False, ever_overdue=False, submissions=0, submissions_on_time=0,
-        accepted_count=0, rejection_count=0, rebound_count=0, written_off_at=None)
+        accepted_count=0, rejection_count=0, rebound_count=0, written_off_at=None, deadline=None,
+        write_off_count=0)
     out = summarize([reported_only])
     assert out["reported"] == 1 and out["rectification_rate"] is None and out["on_time_rate"] is None
-    assert out["avg_days_to_write_off"] is None
+    assert out["avg_days_to_write_off"] is None and out["rebound_rate"] is None
     assert summarize([])["reported"] == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field
 
@@ -186,6 +187,10 @@ class RankingRow(Frozen):
     overdue: int = Field(ge=0)
     rejected: int = Field(ge=0)
     rate_percent: int = Field(ge=0, le=100)
+    # v2 (ducha.figures): the rates exactly as the dashboard and the statistics show them
+    rate_text: str = Field(default="", description="整改率 as shown, e.g. 20.8%")
+    on_time_text: str = Field(default="", description="按期整改率 as shown; empty in v1 bulletins")
+    rebounds: int = Field(default=0, ge=0)
 
 
 class NamedUnit(Frozen):
@@ -232,6 +237,7 @@ class BulletinDrafted(_Notify):
 
     event_type = "BulletinDrafted"
     aggregate_type = "bulletin"
+    schema_version = 2  # 2: ranking rows carry rate_text, on_time_text, rebounds (ducha.figures)
     content: BulletinContent
 
 
@@ -251,6 +257,7 @@ class BulletinPublished(_Notify):
 
     event_type = "BulletinPublished"
     aggregate_type = "bulletin"
+    schema_version = 2  # as BulletinDrafted
     number: int = Field(ge=1, description="第N期")
     issued_on: date
     content: BulletinContent
@@ -266,6 +273,18 @@ class BulletinNumberIssued(_Notify):
     aggregate_type = "bulletinseries"
     number: int = Field(ge=1)
     bulletin_id: Id
+
+
+def _ranking_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """A v1 bulletin showed its integer percent; it keeps showing exactly that."""
+    content = dict(payload.get("content") or {})
+    content["ranking"] = [{**row, "rate_text": f"{row.get('rate_percent', 0)}%", "on_time_text": "", "rebounds": 0}
+                          for row in content.get("ranking") or []]
+    return {**payload, "content": content}
+
+
+registry.upcaster("BulletinDrafted", 1)(_ranking_v1_to_v2)
+registry.upcaster("BulletinPublished", 1)(_ranking_v1_to_v2)
 
 
 __all__ = [

@@ -21,6 +21,23 @@ def city_today(clock: Clock) -> date:
     return local_date(clock.now())
 
 
+def city_time(moment: datetime) -> datetime:
+    """`moment` on the city's clock; a naive time is UTC (SQLite keeps no offset, we store UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("UTC"))
+    return moment.astimezone(CITY_TZ)
+
+
+def city_minute(moment: datetime | str | None) -> str:
+    """A time as people in the city read it, to the minute (2026-01-06 16:04): every page,
+    notification and message shows times this way, never UTC."""
+    if moment is None or moment == "":
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return city_time(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def add_working_days(start: date, days: int, holidays: Iterable[date] = ()) -> date:
     """The date `days` working days (Mon–Fri, not a holiday) after `start`.
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 from ducha.contracts.base import Role
+from ducha.figures import percent
 from fastapi import Form, Request
 from fastapi.responses import Response
 
 from .. import backend, charts
+from ..excel import ranking_xlsx
 from ..labels import STATUS_ZH
 from ..runtime import check_csrf, get_web, render, require_session
 from ..services import ApiError
@@ -55,12 +58,12 @@ async def dashboard(request: Request, round_id: str | None = None) -> Response:
     red, yellow, green = lights["red"], lights["yellow"], lights["green"]
     ranking_chart = charts.hbars(
         [(row.get("name") or row["unit_id"], row.get("rectification_rate") or 0.0,
-          f"{(row.get('rectification_rate') or 0) * 100:.0f}%") for row in ranking[:15]],
+          percent(row.get("rectification_rate"))) for row in ranking[:15]],
         max_value=1.0, title="被督查单位整改率排名（前15）")
     team_rows = figs["teams"]
     team_chart = charts.hbars(
         [(row.get("name") or row.get("team_id", ""), row.get("rectification_rate") or 0.0,
-          f"{(row.get('rectification_rate') or 0) * 100:.0f}%（{row.get('written_off', 0)}/{row.get('fed_back', 0)}）")
+          f"{percent(row.get('rectification_rate'))}（{row.get('written_off', 0)}/{row.get('fed_back', 0)}）")
          for row in team_rows], max_value=1.0, color="#1f4e79", title="督查督导组整改率")
     light_chart = charts.stacked([("红灯", red, LIGHT_COLORS["red"]), ("黄灯", yellow, LIGHT_COLORS["yellow"]),
                                   ("绿灯", green, LIGHT_COLORS["green"])])
@@ -86,6 +89,23 @@ async def dashboard(request: Request, round_id: str | None = None) -> Response:
         light_chart=light_chart, status_chart=status_chart, trend_chart=trend_chart,
         pending=pending, suggestions=suggestions, **ctx)
     return clear_flash(resp, ctx)
+
+
+@r.get("/dashboard/ranking.xlsx", include_in_schema=False)
+async def ranking_export(request: Request, round_id: str | None = None) -> Response:
+    """The unit ranking as an Excel sheet: the rows and rates the dashboard shows."""
+    session = await require_session(request)
+    if session.actor.role not in (Role.OFFICE, Role.CADRE, Role.TEAM):
+        raise ApiError(403, "forbidden", "无权导出排名")
+    web = await get_web(request)
+    current = pick_round(await backend.rounds(web.services, session.token), round_id)
+    rid = current["id"] if current else None
+    figs = await web.figures.get(web.services, session.actor, session.token, rid)
+    title = f"{current['name'] if current else ''}被督查单位整改排名"
+    body = await asyncio.to_thread(ranking_xlsx, figs["ranking"], title)
+    name = f"{title}.xlsx"
+    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=\"ranking.xlsx\"; filename*=UTF-8''{quote(name)}"})
 
 
 @r.post("/contents/{content_id}/decide", include_in_schema=False)

@@ -4,7 +4,6 @@ Excel export gives exactly the rows and columns shown, in the same order."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -55,6 +54,26 @@ def _service_filters(f: dict[str, str], caps: set[str]) -> dict[str, str]:
     return {k: v for k, v in f.items() if not caps or k in caps}
 
 
+FILTER_ZH = {"round_id": "轮次", "team_id": "督查组", "unit_id": "被督查单位", "category": "类别", "status": "状态",
+             "light": "红黄绿灯", "severity": "严重程度", "q": "标题包含", "sort": "排序"}
+
+
+async def describe_filters(web: Any, session: Any, sent: dict[str, str]) -> str:
+    """The filters in words, as the page shows them (never API keys or ids)."""
+    if not sent:
+        return "全部"
+    opts = await _options(web, session.token, session.actor.role, sent.get("round_id"))
+    names = {**{rd["id"]: rd.get("name", rd["id"]) for rd in opts["rounds"]},
+             **{t["id"]: t.get("name", t["id"]) for t in opts["teams"]},
+             **{u["id"]: u.get("name", u["id"]) for u in opts["units"]}}
+    words = {"light": LIGHT_ZH, "status": STATUS_ZH, "severity": SEVERITY_ZH, "sort": SORTS}
+    parts = []
+    for key, value in sent.items():
+        shown = words[key].get(value, value) if key in words else names.get(value, value)
+        parts.append(f"{FILTER_ZH.get(key, key)}：{shown}")
+    return "；".join(parts)
+
+
 @r.get("/ledger", include_in_schema=False)
 async def ledger_page(request: Request, page: int = 1) -> Response:
     session = await require_session(request)
@@ -101,8 +120,8 @@ async def ledger_export(request: Request) -> Response:
                                        for off in offsets[i:i + 4]))
         for chunk in pages:
             rows.extend(chunk.get("items", []))
-    described = "；".join(f"{k}={v}" for k, v in sent.items()) or "全部"
-    today = date.today().isoformat()
+    described = await describe_filters(web, session, sent)
+    today = web.today().isoformat()
     body = await asyncio.to_thread(ledger_xlsx, rows, f"问题台账（导出于 {today}）", f"筛选条件：{described}")
     name = f"问题台账-{today}.xlsx"
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -4,7 +4,6 @@ signed-in person may take now; and the team's form to report a new problem."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Any
 
 from ducha.contracts.base import Role
@@ -87,7 +86,7 @@ async def show(request: Request, session: Session, problem_id: str, seq: int | N
         request, "problem.html", session, "ledger", view=view, p=view.intake, rect=view.rect or {},
         ver=view.ver or {}, status=view.status, actions=actions, timeline=timeline,
         open_action=open_action, values=values or {}, errors=errors or {}, options=options,
-        today=date.today().isoformat(), status_code=status_code, seq=seq, **ctx, **extra)
+        today=web.today().isoformat(), status_code=status_code, seq=seq, **ctx, **extra)
     return clear_flash(resp, ctx)
 
 
@@ -119,15 +118,15 @@ async def report_form(request: Request, session: Session, values: dict[str, Any]
     return await render(
         request, "report.html", session, "report", contents=contents,
         units=[(u, unit_names.get(u, u)) for u in team_units], categories=categories,
-        values=values or {"found_on": date.today().isoformat()}, errors=errors or {},
-        severities=SEVERITY_ZH, status_code=status_code, flash=message or None,
+        values=values or {"found_on": web.today().isoformat()}, errors=errors or {},
+        severities=SEVERITY_ZH, today=web.today().isoformat(), status_code=status_code, flash=message or None,
         flash_kind="err" if message else None)
 
 
 REPORT_FIELDS = ("content_id", "unit_id", "title", "description", "category", "severity", "location",
                  "found_on", "found_by", "suggested_deadline_days")
 REPORT_REQUIRED = {"content_id": "督查内容", "unit_id": "被督查单位", "title": "问题标题",
-                   "description": "问题描述", "category": "问题类别", "severity": "严重程度",
+                   "description": "问题描述", "severity": "严重程度",
                    "found_on": "发现日期", "found_by": "发现方式"}
 
 
@@ -139,6 +138,10 @@ async def report_problem(request: Request) -> Response:
     web = await get_web(request)
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in REPORT_FIELDS}
     values["publishable"] = form.get("publishable") == "on"
+    if values["content_id"] and not values["category"]:  # the approved content's focus area, not asked twice
+        content = await backend.optional(web.services.get("intake", f"/v1/contents/{values['content_id']}",
+                                                          session.token), {})
+        values["category"] = str((content or {}).get("focus_area") or "")
     errors = {k: f"{label}：此项必填" for k, label in REPORT_REQUIRED.items() if not values.get(k)}
     if errors:
         return await report_form(request, session, values, errors, 422, "请完善标注的内容")

@@ -34,8 +34,9 @@ async def unit_view(request: Request, round_id: str | None = None) -> Response:
     open_items = [p for p in items if p.get("status") in ("awaiting_commitment", "rectifying")]
     to_commit = [p for p in open_items if not p.get("deadline")]
     due = sorted([p for p in open_items if p.get("deadline")], key=lambda p: str(p["deadline"]))
+    # Once resubmitted, the old reasons are no longer the unit's to-do.
     rejected = [p for p in items if p.get("last_rejection_reasons") and p.get("status") in
-                ("rectifying", "awaiting_commitment", "submitted")]
+                ("rectifying", "awaiting_commitment")]
     reminders = [p for p in items if p.get("open_reminders")]
     counts = {"total": page.get("total", len(items)), "open": len(open_items),
               "red": sum(1 for p in items if p.get("light") == "red"),

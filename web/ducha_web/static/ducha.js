@@ -7,3 +7,13 @@ document.addEventListener("submit", function (e) {
   var f = e.target, b = f.querySelector("button[type=submit]");
   if (b && !f.hasAttribute("data-nolock")) { setTimeout(function () { b.disabled = true; b.textContent = "提交中…"; }, 0); }
 });
+// A form row with data-shown-when="field=value" shows only while that field has that value
+// (the review form: assessment for 通过, reasons for 不通过).
+function duchaShowWhen(form) {
+  form.querySelectorAll("[data-shown-when]").forEach(function (row) {
+    var rule = row.getAttribute("data-shown-when").split("="), el = form.querySelector('[name="' + rule[0] + '"]');
+    if (el) { row.hidden = el.value !== rule[1]; }
+  });
+}
+document.addEventListener("change", function (e) { if (e.target.form) { duchaShowWhen(e.target.form); } });
+document.addEventListener("DOMContentLoaded", function () { document.querySelectorAll("form").forEach(duchaShowWhen); });

@@ -49,7 +49,7 @@ async def get_stats(actor: CurrentActor, request: Request,
 
 
 @router.get("/v1/ranking", dependencies=[ReadAfter], responses=READ_ERRORS,
-            summary="unit ranking: rectification rate, then on-time rate, then fewer rebounds")
+            summary="unit ranking (ducha.figures): rectification rate, then on-time rate, then fewer rebounds, then fewer overdue; equal keys share a rank")
 async def get_ranking(actor: CurrentActor, request: Request,
                       round_id: Annotated[str | None, Query()] = None) -> dict[str, Any]:
     rows = await read(stats.ranking, kernel_of(request).engine, Scope.of(actor), round_id)
