@@ -136,6 +136,7 @@ async def test_rejected_then_rebounded_problem_comes_back_with_reasons(svc: Any,
     written = await up.write_off("P1")
     row = (await http.ledger(UNIT1, min_sequence=written.last_sequence))["items"][0]
     assert row["status"] == "written_off" and row["ledger_no"] == 1
+    assert row["progress"] == 100 and row["light"] is None  # closed: no stale progress, no light
 
     refused = await http.post(UNIT1, "/v1/problems/P1/deadline",
                               {"deadline": (up.today() + timedelta(days=3)).isoformat(), "reason": "x"})
@@ -148,6 +149,7 @@ async def test_rejected_then_rebounded_problem_comes_back_with_reasons(svc: Any,
     assert last.payload.cause == "rebounded" and last.payload.reasons == ("回访发现问题反弹",)
     row = (await http.ledger(UNIT1, min_sequence=last.sequence))["items"][0]
     assert row["status"] == "rectifying" and row["rebound_count"] == 1 and row["reopen_count"] == 2
+    assert row["ledger_no"] is None  # the write-off no longer stands
     # The unit rectifies again: a new deadline is accepted although the projection saw a write-off.
     r = await http.post(UNIT1, "/v1/problems/P1/deadline",
                         {"deadline": (up.today() + timedelta(days=10)).isoformat(), "plan": "防止反弹"})
