@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from .labels import LIGHT_ZH, SEVERITY_ZH, STATUS_ZH
 
 COLUMNS: list[tuple[str, str, int]] = [
-    ("light", "红黄绿灯", 8), ("problem_id", "问题编号", 34), ("title", "问题", 40), ("unit_name", "被督查单位", 22),
+    ("light", "红黄绿灯", 8), ("supervision_no", "督办编号", 14), ("title", "问题", 40), ("unit_name", "被督查单位", 22),
     ("team_name", "督查组", 16), ("round_name", "轮次", 24), ("category", "类别", 14), ("severity", "严重程度", 9),
     ("status", "状态", 10), ("responsible_person", "主体责任人", 12), ("deadline", "整改时限", 12),
     ("days_left", "剩余天数", 9), ("progress", "进度(%)", 8), ("postponements", "延期次数", 8),
@@ -54,7 +54,9 @@ def ledger_xlsx(rows: Sequence[dict[str, Any]], title: str, filters_text: str) -
         header.append(cell)
     ws.append(header)
     for row in rows:
-        values: list[Any] = [_value(key, row.get(key)) for key, _h, _w in COLUMNS]
+        # a problem reported before 督办编号 existed keeps its id there
+        values: list[Any] = [_value(key, row.get(key) or (row.get("problem_id") if key == "supervision_no" else None))
+                             for key, _h, _w in COLUMNS]
         fill = fills.get(row.get("light") or "")
         if fill is not None:
             cell = WriteOnlyCell(ws, value=values[0])

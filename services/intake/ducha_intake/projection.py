@@ -96,7 +96,7 @@ problems = Table(
     _id("responsible_person_id"), Column("requirements", Text), Column("commit_deadline_by", Date),
     Column("max_deadline", Date), Column("fed_back_at", DateTime(timezone=True)),
     Column("reported_at", DateTime(timezone=True)), Column("reported_by", String(128)),
-    Column("amendments", Integer, nullable=False), _seq(),
+    Column("amendments", Integer, nullable=False), Column("supervision_no", String(32), index=True), _seq(),
 )
 suggestions = Table(
     "intake_suggestions", metadata, _id(primary_key=True), _id("round_id", index=True),
@@ -239,6 +239,7 @@ def _issue_reported(c: Connection, e: Envelope[Any], p: ev.IssueReported, k: dic
         "responsible_person_title": None, "responsible_person_id": None, "requirements": None,
         "commit_deadline_by": None, "max_deadline": None, "fed_back_at": None,
         "reported_at": e.occurred_at, "reported_by": e.actor.id, "amendments": 0,
+        "supervision_no": p.supervision_no or None,
     })
 
 
@@ -297,7 +298,7 @@ HANDLERS: dict[str, Handler] = {
 
 class IntakeProjection(Projection):
     name = "intake"
-    version = 1
+    version = 2  # 2: supervision_no (督办编号)
     subjects = (context_filter("intake"),)
     metadata = metadata
 

@@ -336,3 +336,21 @@ async def test_a_team_reusing_another_teams_key_never_gets_its_problem_id(api: A
     assert again == {**mine, "replayed": True}  # a colleague of the same team resending: the stored result
     other = await api.get(world.other_team, f"/v1/problems/{mine['id']}")
     assert other.status_code == 404
+
+
+async def test_each_report_gets_the_rounds_next_supervision_number_without_gaps(api: Api, world: World) -> None:
+    import asyncio
+
+    from ducha.contracts.registry import registry
+
+    ids = await asyncio.gather(*(report(api, world, title=f"问题{i}") for i in range(4)))
+    got = [(await api.get(OFFICE, f"/v1/problems/{pid}")).json()["supervision_no"] for pid in ids]
+    rd = (await api.get(OFFICE, f"/v1/rounds/{world.round_id}")).json()
+    year = str(rd["starts_on"])[:4]
+    assert sorted(got) == [f"{year}-{rd['number']}-{n:04d}" for n in range(1, 5)]  # concurrent, still gapless
+    refused = await api.post(world.team, "/v1/problems", problem_body(world, unit_id="U003"))
+    assert refused.status_code == 403
+    fifth = await report(api, world, title="问题5")  # a refused report used no number
+    assert (await api.get(OFFICE, f"/v1/problems/{fifth}")).json()["supervision_no"] == f"{year}-{rd['number']}-0005"
+    # problems reported before 督办编号 existed read as unnumbered
+    assert registry.upcast("IssueReported", 1, {"title": "旧问题"})["supervision_no"] == ""

@@ -25,7 +25,7 @@ FILLS = {
 }
 
 HEADERS: tuple[tuple[str, int], ...] = (
-    ("问题编号", 20), ("问题标题", 36), ("轮次", 22), ("责任单位", 22), ("督查组", 18), ("严重程度", 10),
+    ("督办编号", 14), ("问题标题", 36), ("轮次", 22), ("责任单位", 22), ("督查组", 18), ("严重程度", 10),
     ("责任人", 12), ("整改时限", 12), ("状态", 12), ("红黄绿灯", 10), ("剩余/超期天数", 14),
     ("整改进度", 10), ("提交次数", 10), ("延期次数", 10), ("退回/反弹次数", 14), ("最近退回原因", 40),
 )
@@ -52,7 +52,7 @@ def ledger_workbook(rows: Sequence[dict[str, Any]], today: date, title: str = "�
     light_col = [h for h, _w in HEADERS].index("红黄绿灯") + 1
     for row in rows:
         ws.append([
-            row["problem_id"], row["title"], row["round_name"], row["unit_name"], row["team_name"],
+            row.get("supervision_no") or row["problem_id"], row["title"], row["round_name"], row["unit_name"], row["team_name"],
             LABELS_ZH.get(row["severity"], row["severity"]), row["responsible_person"] or "",
             row["deadline"].isoformat() if row["deadline"] else "未承诺",
             STATUS_ZH.get(row["status"], row["status"]), LIGHT_ZH.get(row["light"], "—"),

@@ -96,7 +96,7 @@ Handler = Callable[[Connection, Envelope[Any], Any], None]
 
 class RectificationProjection(Projection):
     name = "rectification_ledger"
-    version = 1
+    version = 2  # 2: supervision_no
     # Whole intake context (rounds, teams, units, problems; the rest is ignored cheaply), our own
     # context, and verification's problem aggregates (verified, rejected, written off, revisits).
     subjects = (context_filter("intake"), context_filter("rectification"), VERIFICATION_PROBLEMS)
@@ -170,8 +170,8 @@ class RectificationProjection(Projection):
             DEFAULT_YELLOW_DAYS, DEFAULT_MAX_DAYS, DEFAULT_SEVERE_MAX_DAYS, DEFAULT_COMMIT_DAYS)
         conn.execute(_insert_problem, {
             "problem_id": e.aggregate_id, "unit_id": e.unit_id, "round_id": p.round_id, "team_id": p.team_id,
-            "title": p.title, "category": p.category, "severity": p.severity.value,
-            "publishable": p.publishable, "intake_status": "reported", "fed_back": False,
+            "title": p.title, "supervision_no": p.supervision_no or None, "category": p.category,
+            "severity": p.severity.value, "publishable": p.publishable, "intake_status": "reported", "fed_back": False,
             "yellow_days": yellow, "max_days": most, "severe_max_days": severe_most,
             "deadline_commit_days": commit_days, "status": "reported",
             "progress": 0, "submission_no": 0, "deadline_changes": 0, "postponements": 0, "reopen_count": 0,

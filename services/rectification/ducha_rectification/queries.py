@@ -15,7 +15,7 @@ from ducha.contracts import Actor, Role
 from ducha.disclosure import ProblemScope, Viewer, problem_scope
 from ducha.kernel.errors import Forbidden
 from ducha.kernel.scope import ProblemColumns, problem_conditions
-from sqlalchemy import Engine, and_, case, func, literal, select
+from sqlalchemy import Engine, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from .tables import extensions, helps, problems, reminders, rounds, teams, timeline, units
@@ -44,7 +44,7 @@ class LedgerFilter:
     status: str | None = None
     light: str | None = None
     severity: str | None = None
-    q: str | None = None  # text in the title
+    q: str | None = None  # text in the title, or the 督办编号
     include_closed: bool = True  # withdrawn / duplicate rows
 
 
@@ -85,7 +85,8 @@ def _ledger_select(today: date, f: LedgerFilter, scope: ProblemScope) -> Any:
     if f.light is not None:
         query = query.where(light_expr(today) == f.light)
     if f.q:
-        query = query.where(P.title.contains(f.q, autoescape=True))
+        query = query.where(or_(P.title.contains(f.q, autoescape=True),
+                                P.supervision_no.contains(f.q, autoescape=True)))
     if not f.include_closed:
         query = query.where(P.intake_status == "reported")
     cols = ProblemColumns(
@@ -115,7 +116,8 @@ def ledger_row(m: Any, today: date) -> dict[str, Any]:
     left = days_left(m["deadline"], today) if m["light"] is not None else None
     done = m["status"] in DONE
     return {
-        "problem_id": m["problem_id"], "title": m["title"], "category": m["category"],
+        "problem_id": m["problem_id"], "supervision_no": m["supervision_no"], "title": m["title"],
+        "category": m["category"],
         "severity": m["severity"], "unit_id": m["unit_id"], "unit_name": m["unit_name"] or m["unit_id"],
         "team_id": m["team_id"], "team_name": m["team_name"] or m["team_id"], "round_id": m["round_id"],
         "round_name": m["round_name"] or m["round_id"], "responsible_person": m["responsible_person"],

@@ -55,6 +55,7 @@ problems = Table(
     Column("round_id", String(64), nullable=False),
     Column("team_id", String(64), nullable=False),
     Column("title", String(200), nullable=False),
+    Column("supervision_no", String(32)),  # 督办编号 (IssueReported v2); null for older problems
     Column("category", String(200), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("publishable", Boolean, nullable=False),

@@ -11,6 +11,7 @@ Aggregates (aggregate_type: id; unit token):
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -186,6 +187,7 @@ class IssueReported(_Intake):
 
     event_type = "IssueReported"
     aggregate_type = "problem"
+    schema_version = 2  # 2: supervision_no
     round_id: Id
     team_id: Id
     content_id: Id
@@ -205,6 +207,28 @@ class IssueReported(_Intake):
         default=None, description="the earlier round's problem found again (贰过) in a look-back"
     )
     repeat_of_unit_id: Id | None = None
+    supervision_no: str = Field(
+        default="", max_length=32,
+        description="督办编号 people say on the phone: <year>-<round number>-<4-digit sequence of the round>, "
+                    "gapless per round (see SupervisionNumberIssued); empty for problems reported before v2",
+    )
+
+
+@registry.upcaster("IssueReported", 1)
+def _issue_reported_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "supervision_no": ""}  # numbered only from v2 on; pages then show the id
+
+
+@registry.register
+class SupervisionNumberIssued(_Intake):
+    """The next 督办编号 of a round, issued in the same atomic command as the problem's report
+    (one series per round: the series' version is the last number, so numbers have no gaps)."""
+
+    event_type = "SupervisionNumberIssued"
+    aggregate_type = "supervisionseries"
+    number: int = Field(ge=1)
+    supervision_no: str = Field(max_length=32)
+    problem_id: Id
 
 
 @registry.register

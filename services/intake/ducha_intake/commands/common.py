@@ -46,6 +46,11 @@ def team_key(team_id: str) -> AggregateKey:
     return AggregateKey(CTX, "team", team_id)
 
 
+def series_key(round_id: str) -> AggregateKey:
+    """The round's 督办编号 series (one number per reported problem, no gaps)."""
+    return AggregateKey(CTX, "supervisionseries", round_id)
+
+
 def problem_key(problem_id: str, unit_id: str) -> AggregateKey:
     return AggregateKey(CTX, "problem", problem_id, unit_id)
 

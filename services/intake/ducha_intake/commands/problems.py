@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ducha.contracts.base import Role
+from ducha.contracts.base import DomainEvent, Role
 from ducha.contracts.intake import IssueAmended, IssueReported, SuggestionRecorded
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext, CommandResult
 from ducha.kernel.errors import InvalidCommand, NotFound, NotYetVisible
+from ducha.kernel.eventstore import LoadedAggregate
 from ducha.kernel.lookup import caught_up
+from ducha.kernel.subjects import AggregateKey
 
 from .. import queries
 from ..domain import problems as p
@@ -29,6 +32,7 @@ from .common import (
     problem_key,
     require,
     round_key,
+    series_key,
     suggestion_key,
     team_key,
     unit_key,
@@ -42,8 +46,9 @@ async def report_problem(kernel: Kernel, ctx: CommandContext, body: ProblemIn) -
     require(ctx.actor, Role.TEAM)
     assert ctx.actor.team_id is not None
     key = problem_key(derived_id("problem", ctx.command_id), body.unit_id)
-    if (await kernel.store.load(key)).events_of_command(ctx.command_id):
-        return await kernel.commands.run(key, ctx, lambda agg: [])  # replays the first result
+    earlier = (await kernel.store.load(key)).events_of_command(ctx.command_id)
+    if earlier and isinstance(earlier[0].payload, IssueReported):  # replays the first result, both aggregates
+        return await kernel.commands.run_multi([key, series_key(earlier[0].payload.round_id)], ctx, lambda _l: {})
     team = (await load(kernel, TeamState, team_key(ctx.actor.team_id))).require()
     content = (await load(kernel, ContentState, content_key(body.content_id))).require()
     setting = p.ReportSetting(
@@ -62,9 +67,14 @@ async def report_problem(kernel: Kernel, ctx: CommandContext, body: ProblemIn) -
         repeat_of_unit_id=body.unit_id if body.repeat_of else None,
         **body.model_dump(exclude={"unit_id"}),
     )
-    return await kernel.commands.run(
-        key, ctx, lambda agg: p.report(p.ProblemState.of(agg), event, body.unit_id, setting)
-    )
+    series = series_key(content.round_id)
+
+    def decide(loaded: dict[AggregateKey, LoadedAggregate]) -> dict[AggregateKey, Sequence[DomainEvent]]:
+        reported, numbered = p.report_numbered(p.ProblemState.of(loaded[key]), event, body.unit_id, setting,
+                                               loaded[series].version)
+        return {key: reported, series: numbered}
+
+    return await kernel.commands.run_multi([key, series], ctx, decide)
 
 
 async def _problem(kernel: Kernel, problem_id: str) -> tuple[str, p.ProblemState]:

@@ -15,6 +15,8 @@ from ducha.contracts.intake import (
     IssueMarkedDuplicate,
     IssueReported,
     IssueWithdrawn,
+    RoundOpened,
+    SupervisionNumberIssued,
 )
 from ducha.kernel.errors import Conflict, Forbidden, InvalidCommand, NotFound
 
@@ -80,6 +82,20 @@ class ReportSetting:
     round: RoundState
     today: date
     earlier: ProblemState | None = None
+
+
+def supervision_no(opened: RoundOpened, number: int) -> str:
+    """督办编号: the round's year, its number and the problem's place in the round (2026-2-0001)."""
+    return f"{opened.starts_on.year}-{opened.number}-{number:04d}"
+
+
+def report_numbered(problem: ProblemState, event: IssueReported, unit_id: str, s: ReportSetting,
+                    series_version: int) -> tuple[list[DomainEvent], list[DomainEvent]]:
+    """The report and the round's next 督办编号, for one atomic append over both aggregates."""
+    number = series_version + 1
+    no = supervision_no(s.round.require(), number)
+    events = report(problem, event.model_copy(update={"supervision_no": no}), unit_id, s)
+    return events, [SupervisionNumberIssued(number=number, supervision_no=no, problem_id=problem.id)]
 
 
 def report(problem: ProblemState, event: IssueReported, unit_id: str, s: ReportSetting) -> list[DomainEvent]:

@@ -89,6 +89,7 @@ class Submit(Body):
 
 class LedgerRow(BaseModel):
     problem_id: str
+    supervision_no: str | None = Field(default=None, description="督办编号, e.g. 2026-2-0001")
     title: str
     category: str
     severity: str
