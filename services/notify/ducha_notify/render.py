@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import html
 import io
-import zipfile
 from datetime import datetime, time
 
 from ducha.contracts.notify import BulletinContent, BulletinPublished, RankingRow
+from ducha.officedoc import docx_text, normalized_zip, red_rule, run_font
 
 RED = "C00000"
+__all__ = ["checkpoint_line", "docx_text", "ranking_cells", "ranking_header", "render_docx", "render_html"]
 
 
 def ranking_header(c: BulletinContent) -> tuple[str, ...]:
@@ -72,31 +73,6 @@ def checkpoint_line(published: BulletinPublished) -> str:
     return f"审计检查点：截至第{cp.up_to_sequence}条记录，检查点哈希 {cp.chain_hash}"
 
 
-def _run_font(run: object, size: float, bold: bool = False, color: str | None = None, font: str = "仿宋") -> None:
-    from docx.oxml.ns import qn
-    from docx.shared import Pt, RGBColor
-
-    run.font.size = Pt(size)  # type: ignore[attr-defined]
-    run.font.bold = bold  # type: ignore[attr-defined]
-    run.font.name = font  # type: ignore[attr-defined]
-    run._element.rPr.rFonts.set(qn("w:eastAsia"), font)  # type: ignore[attr-defined]
-    if color:
-        run.font.color.rgb = RGBColor.from_string(color)  # type: ignore[attr-defined]
-
-
-def _red_rule(paragraph: object) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
-
-    p_pr = paragraph._p.get_or_add_pPr()  # type: ignore[attr-defined]
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    for k, v in (("w:val", "single"), ("w:sz", "18"), ("w:space", "1"), ("w:color", RED)):
-        bottom.set(qn(k), v)
-    borders.append(bottom)
-    p_pr.append(borders)
-
-
 def render_docx(published: BulletinPublished) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -118,13 +94,13 @@ def render_docx(published: BulletinPublished) -> bytes:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         if indent:
             p.paragraph_format.first_line_indent = Pt(size * 2)
-        _run_font(p.add_run(text), size, bold, color, font)
+        run_font(p.add_run(text), size, bold, color, font)
         return p
 
     para("督查通报", 42, bold=True, color=RED, center=True, font="方正小标宋简体")
     para(f"第{published.number}期", 16, center=True)
     meta = para(f"{c.issuer}\t\t\t{_zh_date(published)}", 14)
-    _red_rule(meta)
+    red_rule(meta)
     para(c.title, 22, bold=True, center=True, font="方正小标宋简体")
     if c.intro:
         para(c.intro, 16, indent=True)
@@ -146,28 +122,4 @@ def render_docx(published: BulletinPublished) -> bytes:
         para(checkpoint_line(published), 9)
     buf = io.BytesIO()
     doc.save(buf)
-    return _normalized_zip(buf.getvalue())
-
-
-def _normalized_zip(data: bytes) -> bytes:
-    """The same entries with fixed timestamps, so equal content gives equal bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
-
-
-def docx_text(data: bytes) -> list[str]:
-    """Paragraph and table text of a .docx, in order (for checks and previews)."""
-    from docx import Document
-
-    doc = Document(io.BytesIO(data))
-    lines = [p.text for p in doc.paragraphs]
-    for table in doc.tables:
-        lines.extend("|".join(cell.text for cell in row.cells) for row in table.rows)
-    return lines
+    return normalized_zip(buf.getvalue())
