@@ -63,7 +63,7 @@ async def helpers(s: Services, token: str) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------------------- ledger
-LEDGER_FILTERS = ("round_id", "team_id", "unit_id", "status", "light", "severity", "category", "q", "sort")
+LEDGER_FILTERS = ("round_id", "team_id", "unit_id", "status", "light", "severity", "category", "q", "sort", "pending")
 
 
 async def ledger(s: Services, token: str, filters: dict[str, Any], limit: int, offset: int) -> dict[str, Any]:

@@ -183,6 +183,7 @@ def filters() -> dict[str, Any]:
         "outcome_zh": lambda v: OUTCOME_ZH.get(str(v), str(v) if v else ""),
         "content_status_zh": lambda v: CONTENT_STATUS_ZH.get(str(v), str(v) if v else ""),
         "pct": _pct,
+        "filter_zh": lambda v: {"sort": "排序", "category": "类别", "pending": "待办"}.get(str(v), str(v)),
         "day": lambda v: "" if not v else str(v)[:10],
         "minute": _minute,
         "clock": _clock,

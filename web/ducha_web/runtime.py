@@ -24,6 +24,7 @@ from .auth import AccountDirectory, Oidc, TokenMinter
 from .city import ROLE_ZH
 from .evidence import EvidenceStore, make_store
 from .figures import FigureCache
+from .queues import QueueCache
 from .services import ApiError, Services
 from .session import COOKIE, Session, SessionCodec, load_secret
 from .settings import WebSettings, load_settings
@@ -52,6 +53,7 @@ class Web:
         self.trend: Any = None  # set when running as a kernel service with the trend projection
         self.kernel: Any = None  # the kernel, when running as a kernel service (audit timeline in-process)
         self.figures = FigureCache()
+        self.queues = QueueCache()
 
     async def aclose(self) -> None:
         await self.services.aclose()
@@ -184,8 +186,17 @@ def home_of(actor: Actor) -> str:
 async def render(request: Request, template: str, session: Session | None, active: str = "",
                  status_code: int = 200, **ctx: Any) -> Response:
     web = await get_web(request)
+    todo_total = None
+    if session is not None and "queues" not in ctx:
+        try:
+            todo_total = sum(q.count for q in await web.queues.get(web.services, session.token, session.actor))
+        except ApiError as exc:
+            if exc.status == 401:
+                raise
+    elif session is not None:
+        todo_total = sum(q.count for q in ctx["queues"])
     return web.templates.TemplateResponse(
         request, template,
         {"session": session, "actor": session.actor if session else None, "nav": nav_for(session),
-         "active": active, "csrf": session.csrf if session else "", **ctx},
+         "active": active, "csrf": session.csrf if session else "", "todo_total": todo_total, **ctx},
         status_code=status_code)

@@ -137,8 +137,8 @@ def test_ledger_pages_and_filters_on_the_server(client: TestClient, fake: Fake) 
     sign_in(client)
     page = client.get("/ledger?light=red&category=招商引资&page=2")
     assert page.status_code == 200
-    call = [r for r in fake.requests if r.url.path == "/v1/ledger"][-1]
-    assert call.url.params["light"] == "red" and call.url.params["offset"] == "50"
+    call = [r for r in fake.requests if r.url.path == "/v1/ledger" and r.url.params.get("offset") == "50"][-1]
+    assert call.url.params["light"] == "red"
     assert "category" not in call.url.params  # the service cannot filter by it: not sent, and said so
     assert "已忽略该条件" in page.text
 

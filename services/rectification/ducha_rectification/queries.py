@@ -46,6 +46,7 @@ class LedgerFilter:
     severity: str | None = None
     q: str | None = None  # text in the title, or the 督办编号
     include_closed: bool = True  # withdrawn / duplicate rows
+    pending: str | None = None  # a to-do: extension | help | help_report | reminder
 
 
 def scope_filter(actor: Actor, wanted: LedgerFilter) -> tuple[LedgerFilter, ProblemScope]:
@@ -92,7 +93,23 @@ def _ledger_select(today: date, f: LedgerFilter, scope: ProblemScope) -> Any:
     cols = ProblemColumns(
         unit_id=P.unit_id, team_id=P.team_id, disclosed=and_(P.fed_back.is_(True), P.intake_status == "reported"),
         helper=lambda helper: P.problem_id.in_(select(helps.c.problem_id).where(helps.c.helper_id == helper)))
-    return query.where(*problem_conditions(scope, cols))
+    query = query.where(*problem_conditions(scope, cols))
+    if f.pending is not None:  # only problems still being rectified wait for anyone
+        query = query.where(_pending(f.pending, scope.helper_id), P.status.in_(("awaiting_commitment", "rectifying",
+                                                                                "submitted")))
+    return query
+
+
+def _pending(kind: str, helper_id: str | None) -> ColumnElement[bool]:
+    """What waits for someone (待办), as a condition on the ledger line."""
+    if kind == "extension":
+        return P.pending_extension_id.is_not(None)
+    if kind == "reminder":
+        return P.open_reminders > 0
+    if kind == "help":
+        return P.problem_id.in_(select(helps.c.problem_id).where(helps.c.helper_id.is_(None)))
+    mine = helps.c.helper_id == helper_id if helper_id is not None else helps.c.helper_id.is_not(None)
+    return P.problem_id.in_(select(helps.c.problem_id).where(mine, helps.c.reports == 0))
 
 
 def ledger(engine: Engine, today: date, f: LedgerFilter, scope: ProblemScope, limit: int, offset: int

@@ -48,11 +48,12 @@ async def dashboard(request: Request, round_id: str | None = None) -> Response:
     current = pick_round(rounds, round_id)
     rid = current["id"] if current else None
     f = {"round_id": rid}
-    figs, overdue, pending, suggestions = await asyncio.gather(
+    figs, overdue, pending, suggestions, queues = await asyncio.gather(
         web.figures.get(s, actor, token, rid),
         backend.optional(backend.ledger(s, token, {**f, "light": "red"}, 10, 0), {"items": [], "total": 0}),
         backend.pending_contents(s, token, rid),
         backend.open_suggestions(s, token, rid),
+        web.queues.get(s, token, actor),
     )
     total, ranking, lights = figs["total"], figs["ranking"], figs["lights"]
     red, yellow, green = lights["red"], lights["yellow"], lights["green"]
@@ -87,7 +88,7 @@ async def dashboard(request: Request, round_id: str | None = None) -> Response:
         status_counts=status_counts, overdue=overdue, computed_at=figs.get("computed_at"),
         ranking=ranking, ranking_chart=ranking_chart, team_rows=team_rows, team_chart=team_chart,
         light_chart=light_chart, status_chart=status_chart, trend_chart=trend_chart,
-        pending=pending, suggestions=suggestions, **ctx)
+        pending=pending, suggestions=suggestions, queues=queues, **ctx)
     return clear_flash(resp, ctx)
 
 

@@ -20,7 +20,9 @@ from .common import clear_flash, router, take_flash
 r = router()
 SORTS = {"": "默认（红灯优先）", "deadline": "整改时限 ↑", "-deadline": "整改时限 ↓", "-updated": "最近更新",
          "unit": "单位", "-progress": "进度 ↓"}
-FILTER_NAMES = ("round_id", "team_id", "unit_id", "category", "status", "light", "severity", "q", "sort")
+FILTER_NAMES = ("round_id", "team_id", "unit_id", "category", "status", "light", "severity", "q", "sort", "pending")
+PENDING_ZH = {"extension": "待审批延期申请", "help": "待指派帮扶单位", "help_report": "待报告帮扶情况",
+              "reminder": "待确认提醒/催办"}
 
 
 def _filters(request: Request) -> dict[str, str]:
@@ -55,7 +57,7 @@ def _service_filters(f: dict[str, str], caps: set[str]) -> dict[str, str]:
 
 
 FILTER_ZH = {"round_id": "轮次", "team_id": "督查组", "unit_id": "被督查单位", "category": "类别", "status": "状态",
-             "light": "红黄绿灯", "severity": "严重程度", "q": "标题包含", "sort": "排序"}
+             "light": "红黄绿灯", "severity": "严重程度", "q": "标题/督办编号包含", "sort": "排序", "pending": "待办"}
 
 
 async def describe_filters(web: Any, session: Any, sent: dict[str, str]) -> str:
@@ -66,7 +68,7 @@ async def describe_filters(web: Any, session: Any, sent: dict[str, str]) -> str:
     names = {**{rd["id"]: rd.get("name", rd["id"]) for rd in opts["rounds"]},
              **{t["id"]: t.get("name", t["id"]) for t in opts["teams"]},
              **{u["id"]: u.get("name", u["id"]) for u in opts["units"]}}
-    words = {"light": LIGHT_ZH, "status": STATUS_ZH, "severity": SEVERITY_ZH, "sort": SORTS}
+    words = {"light": LIGHT_ZH, "status": STATUS_ZH, "severity": SEVERITY_ZH, "sort": SORTS, "pending": PENDING_ZH}
     parts = []
     for key, value in sent.items():
         shown = words[key].get(value, value) if key in words else names.get(value, value)
@@ -98,7 +100,7 @@ async def ledger_page(request: Request, page: int = 1) -> Response:
         request, "ledger.html", session, "ledger", f=f, result=result, total=total, page=page, pages=pages,
         query=query, sorts=SORTS, statuses=STATUS_ORDER + ["withdrawn", "duplicate"],
         ignored=[k for k in f if k not in sent], reported=reported, status_zh=STATUS_ZH,
-        light_zh=LIGHT_ZH, severity_zh=SEVERITY_ZH, **opts, **ctx)
+        light_zh=LIGHT_ZH, severity_zh=SEVERITY_ZH, pending_zh=PENDING_ZH, **opts, **ctx)
     return clear_flash(resp, ctx)
 
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 from ducha.contracts.base import Role
 from fastapi import Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from .. import backend
 from ..actions import BY_KEY, Action, F, available, parse_value, to_body
 from ..evidence import owner_scope
 from ..labels import SEVERITY_ZH, error_text, field_errors
+from ..notice import Notice, from_events
+from ..notice import render_docx as render_notice_docx
+from ..notice import render_html as render_notice_html
 from ..runtime import Web, check_csrf, get_web, render, require_session
 from ..services import ApiError
 from ..session import Session
@@ -220,4 +224,40 @@ async def act(request: Request, problem_id: str, key: str) -> Response:
                               status_code=422, flash=error_text(422, exc.message), flash_kind="err")
         return redirect(f"/problems/{problem_id}", error_text(exc.status, exc.message), "err")
     seq = out.get("sequence") if isinstance(out, dict) else None
+    web.queues.forget(session.actor)
     return redirect(f"/problems/{problem_id}" + (f"?seq={seq}" if seq else ""), action.done)
+
+
+async def notice_of(request: Request, problem_id: str) -> Notice:
+    """The problem's 交办单 from its events, for whoever may see the problem (404 otherwise)."""
+    session = await require_session(request)
+    web = await get_web(request)
+    view = await backend.problem(web.services, session.token, problem_id)
+    unit_id = str(view.intake.get("unit_id", ""))
+    entries = await backend.audit_timeline(web.services, session.token, session.actor, web.kernel,
+                                           web.settings.audit_url or web.settings.intake_url, problem_id, unit_id)
+    if entries is None:
+        raise ApiError(503, "unavailable", "交办单由问题的完整记录生成，当前无法读取该记录，请稍后再试")
+    rect = view.rect or {}
+    names = {"unit": str(rect.get("unit_name") or unit_id), "team": str(rect.get("team_name") or "督查组"),
+             "round": str(rect.get("round_name") or "本轮督查")}
+    notice = from_events(entries, problem_id, names, f"{web.settings.city}常态化大督查领导小组办公室")
+    if notice is None:
+        raise ApiError(404, "not_found", "该问题尚未交办，没有交办单")
+    return notice
+
+
+@r.get("/problems/{problem_id}/notice", include_in_schema=False)
+async def notice_page(request: Request, problem_id: str) -> Response:
+    """督办通知书, printable (its own page: print it, or save it as PDF from the browser)."""
+    return HTMLResponse(render_notice_html(await notice_of(request, problem_id)))
+
+
+@r.get("/problems/{problem_id}/notice.docx", include_in_schema=False)
+async def notice_docx(request: Request, problem_id: str) -> Response:
+    n = await notice_of(request, problem_id)
+    body = await asyncio.to_thread(render_notice_docx, n)
+    name = f"督办通知书-{n.number}.docx"
+    return Response(body, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                    headers={"Content-Disposition": f"attachment; filename=\"notice-{n.number}.docx\"; "
+                                                    f"filename*=UTF-8''{quote(name)}"})

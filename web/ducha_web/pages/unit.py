@@ -1,5 +1,5 @@
-"""The unit view (本单位): its own problems, what is due, what was rejected and why; and the
-helper department's list of problems it was assigned to help with."""
+"""The unit view (本单位): its own problems, what is due, what was rejected and why; the
+helper department's list of problems it was assigned to help with; and everyone's 待办 page."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ async def unit_view(request: Request, round_id: str | None = None) -> Response:
         return redirect("/dashboard")
     web = await get_web(request)
     s, token = web.services, session.token
-    page, inbox = await asyncio.gather(
+    page, inbox, queues = await asyncio.gather(
         backend.ledger(s, token, {"round_id": round_id}, UNIT_LIMIT, 0),
         backend.optional(s.get("notify", "/v1/inbox", token, limit=10), None),
+        web.queues.get(s, token, session.actor),
     )
     items: list[dict[str, Any]] = page.get("items", [])
     open_items = [p for p in items if p.get("status") in ("awaiting_commitment", "rectifying")]
@@ -49,7 +50,8 @@ async def unit_view(request: Request, round_id: str | None = None) -> Response:
         notes = inbox
     ctx = take_flash(request)
     resp = await render(request, "unit.html", session, "unit", items=items, to_commit=to_commit, due=due,
-                        rejected=rejected, reminders=reminders, counts=counts, notes=notes[:10], **ctx)
+                        rejected=rejected, reminders=reminders, counts=counts, notes=notes[:10], queues=queues,
+                        **ctx)
     return clear_flash(resp, ctx)
 
 
@@ -65,4 +67,20 @@ async def helper_view(request: Request) -> Response:
         if exc.status == 401:
             raise
         page = {"items": [], "total": 0}
-    return await render(request, "helper.html", session, "helper", items=page.get("items", []))
+    queues = await web.queues.get(web.services, session.token, session.actor)
+    return await render(request, "helper.html", session, "helper", items=page.get("items", []), queues=queues)
+
+
+@r.get("/todo", include_in_schema=False)
+async def todo(request: Request) -> Response:
+    """待办: every queue of the person's role, counted now, each linking to its list."""
+    session = await require_session(request)
+    web = await get_web(request)
+    queues = await web.queues.get(web.services, session.token, session.actor, fresh=True)
+    confirm: list[dict[str, Any]] = []
+    if session.actor.role == Role.TEAM and session.actor.team_leader:
+        body = await backend.optional(web.services.get("verification", "/v1/problems", session.token,
+                                                       team_id=session.actor.team_id, stage="submitted"), {})
+        confirm = [p for p in (body or {}).get("problems", [])
+                   if p.get("proposal_submission_no") is not None and p.get("proposed_by") != session.actor.id]
+    return await render(request, "todo.html", session, "todo", queues=queues, confirm=confirm)

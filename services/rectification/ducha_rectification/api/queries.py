@@ -23,6 +23,7 @@ router = APIRouter(prefix="/v1", tags=["rectification queries"], responses=QUERY
 
 Status = Literal["awaiting_commitment", "rectifying", "submitted", "accepted", "written_off", "withdrawn",
                  "duplicate"]
+Pending = Literal["extension", "help", "help_report", "reminder"]
 EXPORT_LIMIT = 20_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -34,9 +35,13 @@ def _filter(
     status: Status | None = None,
     light: Literal["green", "yellow", "red"] | None = None,
     severity: Literal["general", "serious", "severe"] | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="text in the title")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="text in the title or the 督办编号")] = None,
+    pending: Annotated[Pending | None, Query(description="a to-do (待办): extension = an extension request to "
+                                             "decide, help = a help request to assign, help_report = an "
+                                             "assigned help not yet reported, reminder = a reminder to acknowledge")
+                       ] = None,
 ) -> LedgerFilter:
-    return LedgerFilter(unit_id, team_id, round_id, status, light, severity, q)
+    return LedgerFilter(unit_id, team_id, round_id, status, light, severity, q, pending=pending)
 
 
 Filter = Annotated[LedgerFilter, Depends(_filter)]
