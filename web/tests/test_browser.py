@@ -172,11 +172,24 @@ def test_the_life_of_a_problem_through_the_pages(browser: Any, system: System, t
     problem_url = page.url.split("?")[0]
     pid = problem_url.rsplit("/", 1)[1]
     assert "feed_back" in team.actions() and "amend" in team.actions()
+    number = page.inner_text('[data-testid="supervision-no"] b')
+    assert re.fullmatch(r"\d{4}-\d+-\d{4}", number), number  # 督办编号, e.g. 2026-2-0041
     shas = [el.get_attribute("data-evidence") for el in page.locator("[data-evidence]").all()]
     assert shas, "the report's photo is shown"
     team.act("feed_back", fill={"responsible_person": "马强", "requirements": "立行立改，9月底前完成。"})
     assert "已交办" in team.flash()
     team.shot("problem-team")
+    # the 交办单 / 督办通知书, printable and as Word, from the problem's events
+    notice = team.page.request.get(f"{system.web}/problems/{pid}/notice")
+    assert notice.status == 200 and f"督办编号：{number}" in notice.text() and "马强" in notice.text()
+    docx = team.page.request.get(f"{system.web}/problems/{pid}/notice.docx")
+    assert docx.status == 200 and docx.body()[:2] == b"PK"
+    from ducha.officedoc import docx_text
+
+    assert f"督办编号：{number}" in docx_text(docx.body()) and "督办通知书" in docx_text(docx.body())
+    page = team.go(f"/ledger?q={number}")  # searchable by its 督办编号
+    assert page.locator('[data-testid="ledger-table"] tbody tr[data-problem]').count() == 1
+    assert page.locator(f'tr[data-problem="{pid}"]').count() == 1
 
     # ---- the unit commits a deadline: validation messages in Chinese
     unit = User(browser, system, "P1D01")
@@ -201,6 +214,12 @@ def test_the_life_of_a_problem_through_the_pages(browser: Any, system: System, t
     unit.act("help", fill={"difficulty": "资金需市级层面协调。"})
     assert "帮扶申请已提交" in unit.flash()
     office = User(browser, system, "P0001")
+    page = office.go("/todo")  # 待办: the help request waits for the office, counted and listed
+    assert int(page.inner_text('[data-queue="help"] .n')) >= 1
+    assert int(page.inner_text('[data-testid="todo-total"] b')) >= 1
+    page.click('[data-queue="help"]')
+    page.wait_for_load_state()
+    assert page.locator(f'tr[data-problem="{pid}"]').count() == 1
     office.go(f"/problems/{pid}")
     box = office.page.locator('details[data-action="assign"]')
     box.locator("summary").click()
@@ -209,12 +228,15 @@ def test_the_life_of_a_problem_through_the_pages(browser: Any, system: System, t
     assert "已指派帮扶单位" in office.flash()
     office.close()
     helper = User(browser, system, "P2H01")
+    assert int(helper.page.inner_text('[data-queue="help_report"] .n')) >= 1
     helper.page.locator(f'[data-testid="ledger-table"] a[href="/problems/{pid}"]').first.click()
     helper.page.wait_for_load_state()
     assert "浏览器测试" in helper.page.inner_text("h1"), helper.page.inner_text("main")[:500]
     helper.act("help_report", fill={"text": "已召开协调会，明确资金来源。"})
     assert "帮扶情况已报告" in helper.flash()
     assert "已召开协调会" in helper.page.inner_text('[data-testid="rectification"]')
+    page = helper.go("/ledger?pending=help_report")  # reported: no longer waiting for the helper
+    assert page.locator(f'tr[data-problem="{pid}"]').count() == 0
     helper.close()
     unit.go(f"/problems/{pid}")
     unit.act("progress", fill={"percent": "60", "text": "主体工程已完成六成。"},
@@ -355,6 +377,34 @@ def test_the_same_figures_on_dashboard_bulletin_export_and_api(browser: Any, sys
     with_problems = {r["name"] for r in api if r["fed_back"]}
     assert drafted == [row for row in shown if row[0] in with_problems]
     office.close()
+
+
+HOMES = [("office", "P0001"), ("team", "P0101"), ("unit", "P1D01"), ("helper", "P2H01"), ("cadre", "P0003")]
+
+
+def test_every_home_fits_a_phone_at_390px(browser: Any, system: System) -> None:
+    """Unit staff work on phones: at 390 px no page scrolls sideways, tables become cards."""
+    docs = "DUCHA_UPDATE_README_SCREENSHOT" in __import__("os").environ
+    for role, account in HOMES:
+        u = User(browser, system, account)
+        if docs:
+            u.page.screenshot(path=str(REPO / "docs" / "screenshots" / f"home-{role}-desktop.png"))
+        u.page.set_viewport_size({"width": 390, "height": 844})
+        pages = [u.page.url]
+        if role in ("unit", "helper"):
+            link = u.page.locator('[data-testid="ledger-table"] tbody tr[data-problem] a').first
+            pages.append(system.web + str(link.get_attribute("href")))
+        for url in pages:
+            u.page.goto(url)
+            u.page.wait_for_load_state()
+            wide = u.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert wide <= 0, (role, url, wide)
+        u.page.goto(pages[0])
+        assert u.page.locator("table.list thead").first.is_hidden()  # rows read as cards
+        if docs:
+            u.page.screenshot(path=str(REPO / "docs" / "screenshots" / f"home-{role}-phone.png"))
+        u.shot(f"phone-{role}")
+        u.close()
 
 
 def test_signed_out_pages_redirect_to_sign_in(browser: Any, system: System) -> None:

@@ -17,3 +17,12 @@ function duchaShowWhen(form) {
 }
 document.addEventListener("change", function (e) { if (e.target.form) { duchaShowWhen(e.target.form); } });
 document.addEventListener("DOMContentLoaded", function () { document.querySelectorAll("form").forEach(duchaShowWhen); });
+// Label each cell with its column's header, for the card layout of tables on phones.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("table.list").forEach(function (t) {
+    var heads = Array.prototype.map.call(t.querySelectorAll("thead th"), function (th) { return th.textContent.trim(); });
+    t.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) { if (heads[i]) { td.setAttribute("data-label", heads[i]); } });
+    });
+  });
+});
