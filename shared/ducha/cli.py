@@ -114,6 +114,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if os.environ.get("DUCHA_DEV_CLOCK_OFFSET"):
             print(f"  development clock: every service runs {os.environ['DUCHA_DEV_CLOCK_OFFSET']} "
                   "off the real time (DUCHA_DEV_CLOCK_OFFSET)")
+        if "web" in ports:
+            print(f"\nSign in to the workbench (督查工作台): http://{args.host}:{ports['web']}/login"
+                  + ("  — pick a demo account, e.g. 王志强 (领导小组办公室)" if args.demo else ""))
         issuer = TokenIssuer(keys.private_pem)
         token = issuer.issue(Actor(id="office-admin", name="督查办管理员", role=Role.OFFICE))
         print("\nAn office token for trying the API (valid 12 h; more with `ducha token --help`):")

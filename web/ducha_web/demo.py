@@ -27,6 +27,7 @@ from ducha.contracts.base import Actor, Role
 
 from . import city
 from .auth import TokenMinter
+from .demo_history import history
 from .evidence import make_store, owner_scope
 from .services import ApiError, Services
 from .settings import WebSettings, load_settings
@@ -169,8 +170,11 @@ async def directory(ctx: Ctx) -> None:
                    {"id": pid, "name": name, "role": role, "org_id": org, "title": title}, ok_conflict=True)
 
 
+HISTORY_DAYS = 40  # the demo round started this long ago: its problems span several weeks
+
+
 async def open_round(ctx: Ctx) -> str:
-    starts = ctx.today - timedelta(days=12)
+    starts = ctx.today - timedelta(days=HISTORY_DAYS)
     out = await call(ctx, "intake", "/v1/rounds", OFFICE, {
         "number": 2, "name": city.ROUND_NAME, "starts_on": starts.isoformat(),
         "ends_on": (starts + timedelta(days=6)).isoformat(), "focus_areas": city.FOCUS_AREAS,
@@ -368,6 +372,11 @@ async def run(settings: WebSettings, problems: int, seed: int) -> dict[str, int]
         teams = await form_teams(ctx, round_id)
         await contents(ctx, round_id, teams)
         await suggestions(ctx, round_id, teams)
+        # the weeks before today first (older problems get the lower 督办编号), then today's work
+        past = await history(None, round_id, 2, (ctx.today - timedelta(days=HISTORY_DAYS)).year, teams, ctx.today,
+                             rng, max(8, problems // 3), unit_actor)
+        for key, value in past.items():
+            ctx.stats[f"past_{key}"] = value
         stages = [s for s, w in STAGES for _ in range(w)]
         rng.shuffle(stages)  # a small demo still has every stage
         jobs = []
@@ -409,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as exc:
         print(f"error: {exc} — is the system running (`ducha run`) and fresh?", file=sys.stderr)
         return 1
+    if stats.get("skipped_existing"):
+        print(f"demo data NOT loaded: a round named {city.ROUND_NAME} exists already in this data folder "
+              "(start from an empty DUCHA_DATA_DIR to get the demo city)")
+        return 0
     print("demo data created:", ", ".join(f"{k} {v}" for k, v in stats.items()))
     return 0
 

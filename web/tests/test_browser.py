@@ -49,7 +49,7 @@ class User:
         self.ctx = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN",
                                        accept_downloads=True)
         self.page = self.ctx.new_page()
-        self.page.set_default_timeout(20_000)
+        self.page.set_default_timeout(60_000)  # a loaded CI machine: wait longer, never sleep
         self.base = system.web
         self.page.goto(self.base + "/login")
         self.page.click(f'button[data-account="{account}"]')
