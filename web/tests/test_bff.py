@@ -310,3 +310,23 @@ def test_the_timeline_comes_from_the_audit_api(client: TestClient, fake: Fake) -
     assert "2026-11-21 10:00" in page.text  # the city's time
     call = [r for r in fake.requests if r.url.path.endswith("/timeline")][-1]
     assert call.url.params["unit"] == "D01" and call.headers["authorization"].startswith("Bearer ")
+
+
+def test_remind_a_selection_sends_one_reminder_per_problem_and_reports_failures(
+        client: TestClient, fake: Fake) -> None:
+    sign_in(client)
+    page = client.get("/ledger")
+    assert 'data-testid="remind-selected"' in page.text and 'form="remind-form"' in page.text
+    first, second = fake.row(0)["problem_id"], fake.row(1)["problem_id"]
+    fake.on(8102, f"/v1/problems/{first}/reminders", lambda r: httpx.Response(201, json={"id": "m1", "sequence": 9}))
+    fake.on(8102, f"/v1/problems/{second}/reminders",
+            lambda r: httpx.Response(409, json={"error": {"code": "conflict", "message": "problem is written off"}}))
+    resp = client.post("/ledger/remind", data={"_csrf": csrf(page.text), "_idem": "k1", "problem": [first, second],
+                                               "text": "请加快进度", "back": "/ledger?light=red"},
+                       follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/ledger?light=red")
+    sent = [r for r in fake.requests if r.url.path.endswith("/reminders") and r.method == "POST"]
+    assert {r.url.path.split("/")[3] for r in sent} == {first, second}
+    assert all(json.loads(r.content) == {"kind": "reminder", "text": "请加快进度"} for r in sent)
+    flash = client.get(resp.headers["location"]).text
+    assert "已催办 1 项；1 项未能催办" in flash

@@ -129,7 +129,7 @@ def test_sign_in_as_each_role_and_main_pages(browser: Any, system: System) -> No
             ledger.select_option('select[name="light"]', "yellow")
             ledger.click('form[data-testid="ledger-filters"] button[type="submit"]')
             ledger.wait_for_load_state()
-            for cell in ledger.locator('[data-testid="ledger-table"] tbody tr[data-problem] td:first-child').all():
+            for cell in ledger.locator('[data-testid="ledger-table"] tbody tr[data-problem] td[data-testid="light"]').all():
                 assert "黄灯" in cell.inner_text()
             with ledger.expect_download() as dl:
                 ledger.click('[data-testid="export"]')

@@ -14,8 +14,10 @@ from fastapi.responses import Response
 from .. import backend
 from ..excel import ledger_xlsx
 from ..labels import LIGHT_ZH, SEVERITY_ZH, STATUS_ORDER, STATUS_ZH
-from ..runtime import get_web, render, require_session
-from .common import clear_flash, router, take_flash
+from ..labels import error_text
+from ..runtime import check_csrf, get_web, render, require_session
+from ..services import ApiError
+from .common import clear_flash, redirect, router, take_flash
 
 r = router()
 SORTS = {"": "默认（红灯优先）", "deadline": "整改时限 ↑", "-deadline": "整改时限 ↓", "-updated": "最近更新",
@@ -102,6 +104,43 @@ async def ledger_page(request: Request, page: int = 1) -> Response:
         ignored=[k for k in f if k not in sent], reported=reported, status_zh=STATUS_ZH,
         light_zh=LIGHT_ZH, severity_zh=SEVERITY_ZH, pending_zh=PENDING_ZH, **opts, **ctx)
     return clear_flash(resp, ctx)
+
+
+REMIND_MAX = 200  # one click, one page of the ledger at most
+
+
+@r.post("/ledger/remind", include_in_schema=False)
+async def remind_selected(request: Request) -> Response:
+    """一键催办: one reminder to each selected problem's unit (the team's or the office's)."""
+    session = await require_session(request)
+    form = await request.form()
+    check_csrf(session, form)
+    web = await get_web(request)
+    back = str(form.get("back") or "/ledger")
+    back = back if back.startswith("/ledger") else "/ledger"
+    ids = list(dict.fromkeys(str(v) for v in form.getlist("problem")))[:REMIND_MAX]
+    text = str(form.get("text") or "").strip() or "请加快整改进度，按期报送整改材料。"
+    if not ids:
+        return redirect(back, "请先勾选要催办的问题", "err")
+    idem = str(form.get("_idem") or "")
+
+    async def one(pid: str) -> str | None:
+        try:
+            await web.services.post("rectification", f"/v1/problems/{pid}/reminders", session.token,
+                                    {"kind": "reminder", "text": text},
+                                    idempotency_key=f"{idem}-{pid}"[:128] if idem else None)
+            return None
+        except ApiError as exc:
+            if exc.status == 401:
+                raise
+            return error_text(exc.status, exc.message)
+
+    results = await asyncio.gather(*(one(pid) for pid in ids))
+    failed = [r for r in results if r is not None]
+    web.queues.forget(session.actor)
+    if failed:
+        return redirect(back, f"已催办 {len(ids) - len(failed)} 项；{len(failed)} 项未能催办：{failed[0]}", "err")
+    return redirect(back, f"已催办 {len(ids)} 项")
 
 
 @r.get("/ledger.xlsx", include_in_schema=False)
