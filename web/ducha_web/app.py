@@ -21,9 +21,9 @@ TITLE = "Ducha web workbench (督查工作台)"
 
 
 def routers() -> Sequence[APIRouter]:
-    from .pages import audit, auth, bulletins, dashboard, evidence, ledger, problem, static, unit
+    from .pages import audit, auth, bulletins, dashboard, evidence, imports, ledger, problem, static, unit
 
-    return [static.r, auth.r, dashboard.r, ledger.r, problem.r, unit.r, bulletins.r, evidence.r, audit.r,
+    return [static.r, auth.r, dashboard.r, ledger.r, problem.r, unit.r, bulletins.r, evidence.r, audit.r, imports.r,
             static.fallback]
 
 

@@ -167,6 +167,7 @@ NAV = [
     ("ledger", "/ledger", "问题台账", (Role.OFFICE, Role.CADRE, Role.TEAM, Role.UNIT, Role.HELPER)),
     ("report", "/problems/new", "上报问题", (Role.TEAM,)),
     ("bulletins", "/bulletins", "通报", (Role.OFFICE,)),
+    ("import", "/import", "导入", (Role.OFFICE, Role.TEAM)),
     ("public", "/public/bulletins", "公开通报", (Role.OFFICE, Role.CADRE, Role.TEAM, Role.UNIT, Role.HELPER,
                                                 Role.AUDITOR)),
     ("audit", "/audit", "审计核查", (Role.OFFICE, Role.AUDITOR)),

@@ -58,7 +58,9 @@ class Services:
 
     async def request(self, service: str, method: str, path: str, token: str | None, *,
                       params: dict[str, Any] | None = None, json: Any = None,
-                      idempotency_key: str | None = None, raw: bool = False) -> Any:
+                      idempotency_key: str | None = None, raw: bool = False,
+                      files: dict[str, tuple[str, bytes, str]] | None = None,
+                      form: dict[str, str] | None = None) -> Any:
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -68,7 +70,8 @@ class Services:
         url = self.urls[service] + path
         for attempt in range(4):
             try:
-                resp = await self.http.request(method, url, params=clean, json=json, headers=headers)
+                resp = await self.http.request(method, url, params=clean, headers=headers,
+                                               **({"files": files, "data": form or {}} if files else {"json": json}))
             except httpx.HTTPError as exc:
                 log.warning("%s %s unreachable: %r", method, url, exc)
                 raise ApiError(503, "unavailable", f"{SERVICE_ZH.get(service, service)}暂时无法访问，请稍后重试",
@@ -96,6 +99,13 @@ class Services:
                    idempotency_key: str | None = None, **params: Any) -> Any:
         return await self.request(service, "POST", path, token, json=body if body is not None else {},
                                   params=params, idempotency_key=idempotency_key)
+
+
+    async def upload(self, service: str, path: str, token: str | None, name: str, data: bytes, content_type: str,
+                     form: dict[str, str] | None = None, idempotency_key: str | None = None) -> Any:
+        """A file as multipart/form-data field `file` (the services' sheet imports)."""
+        return await self.request(service, "POST", path, token, files={"file": (name, data, content_type)},
+                                  form=form, idempotency_key=idempotency_key)
 
 
 def _error(service: str, resp: httpx.Response) -> ApiError:

@@ -330,3 +330,21 @@ def test_remind_a_selection_sends_one_reminder_per_problem_and_reports_failures(
     assert all(json.loads(r.content) == {"kind": "reminder", "text": "请加快进度"} for r in sent)
     flash = client.get(resp.headers["location"]).text
     assert "已催办 1 项；1 项未能催办" in flash
+
+
+def test_an_imported_sheet_shows_intakes_report_row_by_row(client: TestClient, fake: Fake) -> None:
+    sign_in(client)
+    page = client.get("/import")
+    assert page.status_code == 200 and '<option value="units"' in page.text
+    assert '<option value="problems"' not in page.text  # the office imports the directory, teams their problems
+    report = {"total": 2, "accepted": 1, "rejected": 1, "sequence": 5, "rows": [
+        {"row": 2, "status": "accepted", "id": "U009"},
+        {"row": 3, "status": "rejected", "reason": "类型：须为 区县/部门/企业", "field": "kind"}]}
+    fake.on(8101, "/v1/units/import", lambda r: httpx.Response(200, json=report))
+    resp = client.post("/import", data={"_csrf": csrf(page.text), "kind": "units"},
+                       files={"file": ("单位.csv", "单位编码,单位名称,类型\nU009,新区,区县\n".encode(), "text/csv")})
+    assert resp.status_code == 200
+    sent = [r for r in fake.requests if r.url.path == "/v1/units/import"][-1]
+    assert b"U009" in sent.content and sent.headers["content-type"].startswith("multipart/form-data")
+    assert 'data-status="rejected"' in resp.text and "须为 区县/部门/企业" in resp.text
+    assert "导入 1 行，1 行未导入" in resp.text
