@@ -33,12 +33,12 @@ async def test_ledger_exports_as_xlsx_with_chinese_headers(svc: Any, up: Upstrea
     ws = load_workbook(io.BytesIO(resp.content)).active
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     header = rows[0]
-    for name in ("问题编号", "问题标题", "责任单位", "督查组", "整改时限", "状态", "红黄绿灯", "剩余/超期天数",
+    for name in ("督办编号", "问题标题", "责任单位", "督查组", "整改时限", "状态", "红黄绿灯", "剩余/超期天数",
                  "整改进度", "最近退回原因"):
         assert name in header
     by_id = {r[0]: dict(zip(header, r, strict=True)) for r in rows[1:]}
     assert set(by_id) == {"P1", "P2", "P3"}
-    assert rows[1][0] == "P1"  # red first
+    assert rows[1][0] == "P1"  # red first; unnumbered (reported before 督办编号): the id stands in
     assert by_id["P1"]["红黄绿灯"] == "红灯" and by_id["P1"]["剩余/超期天数"] == "超期1天"
     assert by_id["P1"]["责任单位"] == "城关区人民政府" and by_id["P1"]["督查组"] == "第一督查督导组"
     assert by_id["P1"]["整改时限"] == (today + timedelta(days=2)).isoformat() and by_id["P1"]["状态"] == "整改中"
