@@ -21,7 +21,12 @@ from ducha.contracts import registry
 from ducha.contracts.base import Actor, DomainEvent
 from ducha.contracts.common import EvidenceRef, FoundBy, Severity
 from ducha.contracts.intake import IssueFedBack, IssueReported, SupervisionNumberIssued
-from ducha.contracts.rectification import DeadlineChange, DeadlineSet, ProgressReported, RectificationSubmitted
+from ducha.contracts.rectification import (
+    DeadlineChange,
+    DeadlineSet,
+    ProgressReported,
+    RectificationSubmitted,
+)
 from ducha.contracts.verification import (
     Effectiveness,
     LedgerEntryRecorded,

@@ -81,13 +81,13 @@ def body(n: Notice) -> list[tuple[str, str]]:
                                 n.severity and f"严重程度：{n.severity}") if x)
     return [
         ("", f"{n.unit_name}："),
-        ("", f"{n.team_name}在{n.round_name}中发现你单位存在以下问题，现交由你单位整改，请高度重视，"
-             "坚持问题导向，做到整改完成一个、审核验收一个、入账销号一个。"),
+        ("", (f"{n.team_name}在{n.round_name}中发现你单位存在以下问题，现交由你单位整改，请高度重视，"
+             "坚持问题导向，做到整改完成一个、审核验收一个、入账销号一个。")),
         ("一、问题", f"{n.title}。{n.description}" + (f"（{found}）" if found else "")),
         ("二、整改要求", n.requirements or "立行立改，按期报送整改情况和佐证材料。"),
         ("三、主体责任人", n.responsible_person),
-        ("四、时限要求", f"请于{zh_date(n.commit_deadline_by)}前在督查工作台承诺整改时限，承诺的整改时限不得晚于"
-                    f"{zh_date(n.max_deadline)}；整改时限临近亮黄灯、逾期亮红灯并通报，确需延期的须说明理由并经批准。"),
+        ("四、时限要求", (f"请于{zh_date(n.commit_deadline_by)}前在督查工作台承诺整改时限，承诺的整改时限不得晚于"
+                    f"{zh_date(n.max_deadline)}；整改时限临近亮黄灯、逾期亮红灯并通报，确需延期的须说明理由并经批准。")),
     ]
 
 
