@@ -21,7 +21,7 @@ class System:
     data_dir: Path
     env: dict[str, str]
     ports: dict[str, int]
-    proc: subprocess.Popen[str] | None = None
+    proc: subprocess.Popen[bytes] | None = None
 
     @property
     def web(self) -> str:
@@ -54,20 +54,24 @@ def start(data_dir: Path, extra_env: dict[str, str] | None = None, timeout: floa
         env[f"DUCHA_{name.upper()}_PORT"] = str(port)
         env.pop(f"DUCHA_{name.upper()}_URL", None)
     env.update(extra_env or {})
-    proc = subprocess.Popen([sys.executable, "-m", "ducha.cli", "run"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # The system's output goes to a file, never to a pipe nobody reads after start-up: once a pipe's
+    # buffer is full every process writing a log line blocks, and the whole system hangs.
+    log_path = data_dir.parent / "ducha-run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "ducha.cli", "run"], env=env, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     system = System(data_dir, env, ports, proc)
-    lines: list[str] = []
     deadline = time.monotonic() + timeout
-    assert proc.stdout is not None
+    text = ""
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if "Press Ctrl-C" in line or proc.poll() is not None:
+        text = log_path.read_text(errors="replace")
+        if "Press Ctrl-C" in text or proc.poll() is not None:
             break
-    if "Ducha (督查) is running" not in "".join(lines):
+        time.sleep(0.2)  # polling the log for the start-up banner (a condition, with a deadline)
+    if "Ducha (督查) is running" not in text:
         system.stop()
-        raise RuntimeError("ducha run did not start:\n" + "".join(lines))
+        raise RuntimeError("ducha run did not start:\n" + text[-5000:])
     return system
 
 
