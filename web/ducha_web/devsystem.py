@@ -76,8 +76,10 @@ def start(data_dir: Path, extra_env: dict[str, str] | None = None, timeout: floa
 
 
 def demo(system: System, problems: int, seed: int = 7) -> str:
+    # as `ducha run --demo` does: the demo's past weeks are appended to the system's NATS directly
+    env = {**system.env, "DUCHA_NATS_URL": system.nats_url}
     result = subprocess.run([sys.executable, "-m", "ducha_web.demo", "--problems", str(problems), "--seed", str(seed)],
-                            env=system.env, capture_output=True, text=True, timeout=900, check=False)
+                            env=env, capture_output=True, text=True, timeout=900, check=False)
     if result.returncode != 0 or "failures 0" not in result.stdout:
         raise RuntimeError("demo failed:\n" + result.stdout + result.stderr)
     return result.stdout

@@ -120,6 +120,7 @@ def test_sign_in_as_each_role_and_main_pages(browser: Any, system: System) -> No
         if account == "P1D01":
             assert "bulletins" not in [el.get_attribute("data-nav") for el in u.page.locator("[data-nav]").all()]
         if account == "P0001":
+            assert int(u.page.inner_text('[data-testid="kpi-red"]')) > 0  # the demo's past weeks: red lights
             u.shot("dashboard")
             if "DUCHA_UPDATE_README_SCREENSHOT" in __import__("os").environ:
                 u.page.screenshot(path=str(REPO / "docs" / "workbench-dashboard.png"), full_page=True)
@@ -235,10 +236,10 @@ def test_the_life_of_a_problem_through_the_pages(browser: Any, system: System, t
     helper.act("help_report", fill={"text": "已召开协调会，明确资金来源。"})
     assert "帮扶情况已报告" in helper.flash()
     assert "已召开协调会" in helper.page.inner_text('[data-testid="rectification"]')
-    page = helper.go("/ledger?pending=help_report")  # reported: no longer waiting for the helper
-    assert page.locator(f'tr[data-problem="{pid}"]').count() == 0
+    waiting = helper.go("/ledger?pending=help_report")  # reported: no longer waiting for the helper
+    assert waiting.locator(f'tr[data-problem="{pid}"]').count() == 0
     helper.close()
-    unit.go(f"/problems/{pid}")
+    page = unit.go(f"/problems/{pid}")
     unit.act("progress", fill={"percent": "60", "text": "主体工程已完成六成。"},
              files={"evidence": [photo(tmp_path, "施工进度.png", (31, 78, 121))]})
     assert "整改进展已报告" in unit.flash()
