@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from ducha.kernel.limits import BodyLimitMiddleware, BodyLimits
 from ducha.kernel.service import Kernel, ServiceSpec
 from fastapi import APIRouter, FastAPI
 
@@ -97,4 +98,6 @@ def create_web_app(settings: WebSettings | None = None, transport: Any = None) -
 
     for router in routers():
         app.include_router(router)
+    upload_bytes = (resolved.evidence_max_mb + 1) * 1024 * 1024  # the file plus the form around it
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits(upload_bytes=upload_bytes))
     return app

@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from ducha.kernel.cells import safe_cell, safe_row
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -46,7 +47,7 @@ def ledger_xlsx(rows: Sequence[dict[str, Any]], title: str, filters_text: str) -
     head = WriteOnlyCell(ws, value=title)
     head.font = Font(bold=True, size=14)
     ws.append([head])
-    ws.append([filters_text])
+    ws.append([safe_cell(filters_text)])
     header = []
     for _k, label, _w in COLUMNS:
         cell = WriteOnlyCell(ws, value=label)
@@ -55,8 +56,8 @@ def ledger_xlsx(rows: Sequence[dict[str, Any]], title: str, filters_text: str) -
     ws.append(header)
     for row in rows:
         # a problem reported before 督办编号 existed keeps its id there
-        values: list[Any] = [_value(key, row.get(key) or (row.get("problem_id") if key == "supervision_no" else None))
-                             for key, _h, _w in COLUMNS]
+        values: list[Any] = safe_row([_value(key, row.get(key) or (row.get("problem_id") if key == "supervision_no" else None))
+                                       for key, _h, _w in COLUMNS])
         fill = fills.get(row.get("light") or "")
         if fill is not None:
             cell = WriteOnlyCell(ws, value=values[0])

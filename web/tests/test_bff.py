@@ -154,6 +154,19 @@ def test_export_has_exactly_the_rows_shown(client: TestClient) -> None:
     assert len(rows) == shown == 3 and all(r[0] == "红灯" for r in rows)
 
 
+def test_export_writes_formula_like_text_as_text(client: TestClient, fake: Fake) -> None:
+    sign_in(client)
+    fake.ledger_items[0]["title"] = '=HYPERLINK("http://x","y")'
+    fake.ledger_items[0]["responsible_person"] = "+86 123"
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(client.get("/ledger.xlsx").content)).active
+    values = [c for row in ws.iter_rows(min_row=4) for c in row]
+    assert not any(c.data_type == "f" for c in values)
+    texts = {c.value for c in values}
+    assert """'=HYPERLINK("http://x","y")""" in texts and "'+86 123" in texts
+
+
 def test_a_422_field_becomes_a_chinese_message_under_that_field(client: TestClient, fake: Fake) -> None:
     sign_in(client, "P1D01")
     fake.on(8102, f"/v1/problems/{PID}/deadline", lambda r: httpx.Response(422, json={"error": {

@@ -49,8 +49,12 @@ def _xlsx_rows(data: bytes) -> list[tuple[Any, ...]]:
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is the client's file
         raise InvalidCommand(f"not a readable .xlsx file (无法读取Excel文件): {exc}", field="file") from None
     try:
+        # read-only workbooks parse lazily: a malformed sheet (bad XML, an undefined entity) only
+        # fails here, and it is as much the client's file as an unreadable zip
         sheet = book.worksheets[0]
         return [tuple(r) for r in sheet.iter_rows(values_only=True)]
+    except Exception as exc:  # noqa: BLE001 - see above
+        raise InvalidCommand(f"the .xlsx file is malformed (Excel文件内容损坏): {exc}", field="file") from None
     finally:
         book.close()
 

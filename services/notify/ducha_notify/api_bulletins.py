@@ -13,6 +13,7 @@ from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import InvalidCommand, NotFound
 from ducha.kernel.http import (
     ERROR_RESPONSES,
+    PathId,
     Command,
     CommandAnswer,
     CurrentActor,
@@ -97,7 +98,7 @@ async def list_all(actor: CurrentActor, request: Request) -> list[dict[str, Any]
 
 @router.get("/bulletins/{bid}/preview", response_class=HTMLResponse, summary="preview a draft as HTML (office)",
             dependencies=[ReadAfter])
-async def preview(bid: str, actor: CurrentActor, request: Request) -> HTMLResponse:
+async def preview(bid: PathId, actor: CurrentActor, request: Request) -> HTMLResponse:
     require_role(actor, Role.OFFICE, Role.SYSTEM)
     raw = await _read(request, lambda conn: conn.execute(select(b.bulletins.c.draft).where(b.bulletins.c.id == bid)).scalar_one_or_none())
     if raw is None:
@@ -110,7 +111,7 @@ async def preview(bid: str, actor: CurrentActor, request: Request) -> HTMLRespon
 
 
 @router.post("/bulletins/{bid}/publish", response_model=Published, summary="publish a draft: immutable, numbered (office)")
-async def publish(bid: str, ctx: Command, request: Request) -> dict[str, Any]:
+async def publish(bid: PathId, ctx: Command, request: Request) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     kernel = request.app.state.kernel
     today = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
@@ -153,13 +154,13 @@ async def public_list(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/public/bulletins/{bid}", tags=["public"], response_class=HTMLResponse, summary="a published bulletin (HTML)",
             dependencies=[ReadAfter])
-async def public_html(bid: str, request: Request) -> HTMLResponse:
+async def public_html(bid: PathId, request: Request) -> HTMLResponse:
     return HTMLResponse(render_html(await _published(request, bid)))
 
 
 @router.get("/public/bulletins/{bid}/docx", tags=["public"], summary="a published bulletin (.docx)",
             dependencies=[ReadAfter])
-async def public_docx(bid: str, request: Request) -> Response:
+async def public_docx(bid: PathId, request: Request) -> Response:
     published = await _published(request, bid)
     return Response(await asyncio.to_thread(render_docx, published),
                     media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",

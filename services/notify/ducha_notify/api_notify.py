@@ -14,6 +14,7 @@ from ducha.kernel.commands import CommandContext
 from ducha.kernel.errors import Forbidden
 from ducha.kernel.http import (
     ERROR_RESPONSES,
+    PathId,
     Command,
     CommandAnswer,
     CurrentActor,
@@ -81,7 +82,7 @@ class ReadAnswer(CommandAnswer):
 
 
 @router.put("/templates/{kind}", response_model=TemplateAnswer, summary="replace a template (office)")
-async def update_template(kind: str, body: TemplateBody, ctx: Command, request: Request) -> dict[str, Any]:
+async def update_template(kind: PathId, body: TemplateBody, ctx: Command, request: Request) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     tpl.validate(kind, body.subject, body.body)
     event = TemplateUpdated(kind=kind, subject=body.subject, body=body.body)
@@ -116,7 +117,7 @@ async def my_inbox(actor: CurrentActor, request: Request,
 
 @router.post("/inbox/{nid}/read", response_model=ReadAnswer, summary="mark one of my notifications read",
              dependencies=[ReadAfter])
-async def mark_read(nid: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def mark_read(nid: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     kernel = request.app.state.kernel
 
     def mine() -> bool:
@@ -170,7 +171,7 @@ def _today(request: Request, day: date | None) -> date:
 
 
 @router.get("/digests/units/{unit}", summary="a unit's digest: due, overdue, rejected", dependencies=[ReadAfter])
-async def unit_digest(unit: str, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
+async def unit_digest(unit: PathId, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
     if actor.role == Role.UNIT and actor.unit_id != unit:
         raise Forbidden("a unit sees only its own digest")
     if actor.role not in (Role.UNIT, Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):
@@ -188,7 +189,7 @@ async def unit_digest(unit: str, actor: CurrentActor, request: Request, day: dat
 
 
 @router.get("/digests/teams/{team}", summary="a team's digest: due, overdue, rejected", dependencies=[ReadAfter])
-async def team_digest(team: str, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
+async def team_digest(team: PathId, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
     if actor.role == Role.TEAM and actor.team_id != team:
         raise Forbidden("a team sees only its own digest")
     if actor.role not in (Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):

@@ -11,6 +11,7 @@ from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import Forbidden, InvalidCommand, NotFound
 from ducha.kernel.http import (
     ERROR_RESPONSES,
+    PathId,
     Command,
     CommandAnswer,
     CurrentActor,
@@ -126,7 +127,7 @@ async def list_subscriptions(actor: CurrentActor, request: Request) -> list[dict
 
 
 @router.get("/{sid}", summary="one subscription with its delivery counts", dependencies=[ReadAfter])
-async def get_subscription(sid: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def get_subscription(sid: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     row = await _owned(sid, actor, request)
 
     def read() -> dict[str, Any]:
@@ -140,13 +141,13 @@ async def get_subscription(sid: str, actor: CurrentActor, request: Request) -> d
 
 
 @router.get("/{sid}/secret", summary="the signing secret (owner or office)")
-async def get_secret(sid: str, actor: CurrentActor, request: Request) -> dict[str, str]:
+async def get_secret(sid: PathId, actor: CurrentActor, request: Request) -> dict[str, str]:
     await _owned(sid, actor, request)
     return {"subscription_id": sid, "secret": subscription_secret(_key(request), sid)}
 
 
 @router.get("/{sid}/deliveries", summary="deliveries (status: delivered, retrying, dead)", dependencies=[ReadAfter])
-async def list_deliveries(sid: str, actor: CurrentActor, request: Request,
+async def list_deliveries(sid: PathId, actor: CurrentActor, request: Request,
                           status: Annotated[str | None, Query()] = None,
                           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     await _owned(sid, actor, request)
@@ -177,14 +178,14 @@ async def _owned(sid: str, actor: Actor, request: Request) -> dict[str, Any]:
 
 
 @router.delete("/{sid}", response_model=SubscriptionAnswer, summary="cancel a subscription")
-async def cancel(sid: str, ctx: Command, request: Request) -> dict[str, Any]:
+async def cancel(sid: PathId, ctx: Command, request: Request) -> dict[str, Any]:
     await _owned(sid, ctx.actor, request)
     result = await request.app.state.kernel.commands.run(subscription_key(sid), ctx, lambda l: decide_cancel(l, ""))
     return {**command_answer(result, sid), "subscription_id": sid}
 
 
 @router.post("/{sid}/replay", response_model=SubscriptionAnswer, summary="deliver again from a log sequence (new delivery ids)")
-async def replay(sid: str, body: Replay, ctx: Command, request: Request) -> dict[str, Any]:
+async def replay(sid: PathId, body: Replay, ctx: Command, request: Request) -> dict[str, Any]:
     await _owned(sid, ctx.actor, request)
     kernel = request.app.state.kernel
     result = await kernel.commands.run(subscription_key(sid), ctx, lambda l: decide_replay(l, body.from_sequence))

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from ducha.kernel.errors import InvalidCommand
 from ducha.kernel.eventstore import DeliveryGap, DeliveryTracker, subscribe_ordered
-from ducha.kernel.http import ERROR_RESPONSES, CurrentActor
+from ducha.kernel.http import ERROR_RESPONSES, MAX_SEQUENCE, CurrentActor, PathId
 from ducha.kernel.subjects import check_token
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -71,12 +71,12 @@ def sse_frame(seq: int, event_type: str, data: bytes) -> bytes:
 @router.get("/units/{unit}/events", summary="a department's disclosed events as Server-Sent Events (resumable)",
             response_class=StreamingResponse)
 async def stream_unit(
-    unit: str,
+    unit: PathId,
     actor: CurrentActor,
     request: Request,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="start after this DUCHA_DEPT sequence")] = None,
-    limit: Annotated[int | None, Query(ge=1, description="close after this many events")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_SEQUENCE, description="start after this DUCHA_DEPT sequence")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100_000, description="close after this many events")] = None,
     idle_timeout: Annotated[float | None, Query(gt=0, le=3600, description="close after this many idle seconds")] = None,
 ) -> StreamingResponse:
     check_token(unit, "unit id")

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from ducha.contracts.common import LABELS_ZH
+from ducha.kernel.cells import safe_row
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -51,14 +52,14 @@ def ledger_workbook(rows: Sequence[dict[str, Any]], today: date, title: str = "�
         ws.column_dimensions[get_column_letter(i)].width = width
     light_col = [h for h, _w in HEADERS].index("红黄绿灯") + 1
     for row in rows:
-        ws.append([
+        ws.append(safe_row([
             row.get("supervision_no") or row["problem_id"], row["title"], row["round_name"], row["unit_name"], row["team_name"],
             LABELS_ZH.get(row["severity"], row["severity"]), row["responsible_person"] or "",
             row["deadline"].isoformat() if row["deadline"] else "未承诺",
             STATUS_ZH.get(row["status"], row["status"]), LIGHT_ZH.get(row["light"], "—"),
             remaining_text(row), f"{row['progress']}%", row["submission_no"], row["postponements"],
             row["reopen_count"], "；".join(row["last_rejection_reasons"]),
-        ])
+        ]))
         fill = FILLS.get(row["light"])
         if fill is not None:
             ws.cell(row=ws.max_row, column=light_col).fill = fill

@@ -55,3 +55,11 @@ async def test_ledger_exports_as_xlsx_with_chinese_headers(svc: Any, up: Upstrea
 
 async def _reopened(up: Upstream) -> bool:
     return "RectificationReopened" in await up.types("P2")
+
+
+async def test_a_formula_in_a_title_is_exported_as_text(up: Upstream, http: Client) -> None:
+    seq = await up.problem("P1", title='=HYPERLINK("http://x","y")')
+    resp = await http.get(OFFICE, "/v1/ledger.xlsx", min_sequence=seq)
+    ws = load_workbook(io.BytesIO(resp.content)).active
+    cell = ws.cell(row=2, column=2)
+    assert cell.data_type == "s" and cell.value == """'=HYPERLINK("http://x","y")"""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ducha.contracts.common import LABELS_ZH
+from ducha.kernel.cells import safe_row
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
@@ -33,7 +34,7 @@ def ledger_workbook(round_name: str, rows: Sequence[dict[str, Any]]) -> bytes:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
     for r in rows:
-        ws.append([
+        ws.append(safe_row([
             r["ledger_no"], r["problem_id"], r.get("title") or "", r.get("unit_name") or r["unit_id"],
             r.get("team_name") or r.get("team_id") or "", r.get("category") or "",
             LABELS_ZH.get(r.get("severity") or "", r.get("severity") or ""),
@@ -42,7 +43,7 @@ def ledger_workbook(round_name: str, rows: Sequence[dict[str, Any]]) -> bytes:
             r["revisit_due_on"].isoformat() if r.get("revisit_due_on") else "",
             REVISIT_ZH.get(r.get("revisit_outcome"), r.get("revisit_outcome") or ""),
             r["revisited_on"].isoformat() if r.get("revisited_on") else "",
-        ])
+        ]))
     for i, (_name, width) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A2"

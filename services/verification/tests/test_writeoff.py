@@ -121,3 +121,10 @@ async def test_ledger_exports_as_excel_with_chinese_headers(world: World) -> Non
     own: httpx.Response = await w.get("/v1/rounds/R1/ledger.xlsx", w.UNIT2)
     unit_rows = list(load_workbook(io.BytesIO(own.content)).active.iter_rows(values_only=True))
     assert [r[1] for r in unit_rows[1:]] == ["P2"]
+
+
+async def test_ledger_export_writes_a_formula_like_title_as_text(world: World) -> None:
+    await world.written_off_problem("P1", "U1", title="@SUM(A1:A9)")
+    resp: httpx.Response = await world.get("/v1/rounds/R1/ledger.xlsx", world.OFFICE)
+    cell = load_workbook(io.BytesIO(resp.content)).active.cell(row=2, column=3)
+    assert cell.data_type == "s" and cell.value == "'@SUM(A1:A9)"

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from ..contracts.base import Actor, Role
 from ..disclosure import Viewer
 from ..kernel.errors import Forbidden, NotFound
-from ..kernel.http import ERROR_RESPONSES, CurrentActor
+from ..kernel.http import ERROR_RESPONSES, ID_PATTERN, CurrentActor, PathId
 from .timeline import disclosed_timeline
 
 TeamUnits = Callable[[Any, str], Awaitable[set[str]]]
@@ -39,9 +39,9 @@ def audit_router(team_units: TeamUnits = no_team_units) -> APIRouter:
     )
     async def timeline(
         request: Request,
-        problem_id: str,
+        problem_id: PathId,
         actor: CurrentActor,
-        unit: str = Query(description="the problem's unit id"),
+        unit: str = Query(description="the problem's unit id", pattern=ID_PATTERN),
     ) -> dict[str, Any]:
         if actor.role == Role.PUBLIC:
             raise Forbidden(f"role '{actor.role.value}' may not read audit timelines")

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..contracts.base import DomainEvent, Envelope, Role
 from ..disclosure import SEE_ALL, Decision, ProblemFacts, Viewer, decide, fold, may_see_problem, redacted_actor
+from ..kernel.cells import safe_row
 from ..kernel.eventstore import EventStore
 from ..kernel.subjects import problem_filter
 from .labels import CONTEXT_LABELS, FIELD_LABELS, ROLE_LABELS, event_label, value_label
@@ -161,6 +162,6 @@ def to_csv(entries: list[dict[str, Any]]) -> str:
     writer.writerow(HEADERS + ["事件类型", "操作人ID", "角色", "单位", "督查组", "命令ID"])
     for e, r in zip(entries, rows(entries), strict=True):
         a = e["actor"]
-        writer.writerow(r + [e["event_type"], a["id"], a["role"], a["unit_id"] or "", a["team_id"] or "",
-                             e["command_id"]])
+        writer.writerow(safe_row(r + [e["event_type"], a["id"], a["role"], a["unit_id"] or "",
+                                      a["team_id"] or "", e["command_id"]]))
     return buf.getvalue()

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .clock import Clock, OffsetClock, SystemClock, parse_offset
 from .db import sqlite_url
+from .limits import DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_UPLOAD_BYTES
 
 
 class ConfigError(SystemExit):
@@ -52,6 +53,12 @@ class ServiceSettings(BaseSettings):
     dev_clock_offset: str | None = Field(
         default=None,
         description="development only: run the service clock ahead (or behind), e.g. +7d, -2h, 1d12h",
+    )
+    max_json_bytes: int = Field(
+        default=DEFAULT_MAX_JSON_BYTES, ge=1024, description="largest JSON/form request body; larger = 413"
+    )
+    max_upload_bytes: int = Field(
+        default=DEFAULT_MAX_UPLOAD_BYTES, ge=1024, description="largest multipart upload; larger = 413"
     )
     log_level: str = Field(default="INFO", pattern="^(?i)(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(default="text", pattern="^(json|text)$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +22,19 @@ from .errors import DomainError, Forbidden, InvalidCommand, NotYetVisible, Servi
 from .eventstore import EventStoreError
 
 log = logging.getLogger("ducha.http")
+
+# Every aggregate id in a URL follows the contracts' id rule; checking it at the edge answers a
+# malformed id with 422 naming the path parameter instead of letting it reach the kernel.
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+PathId = Annotated[str, Path(pattern=ID_PATTERN, min_length=1, max_length=64,
+                             description="an id: letters, digits, `_` or `-`, at most 64")]
+
+# Paging bounds: an offset beyond this is refused (422) rather than handed to the database, where
+# an integer too large for a BIGINT was a 500. Deeper reading goes by filters or cursors.
+MAX_OFFSET = 100_000
+MAX_PAGE = 500
+MAX_SEQUENCE = 2**53  # log sequences fit in a JSON number and a BIGINT
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=f"rows to skip, at most {MAX_OFFSET}")]
 
 
 class ErrorBody(BaseModel):
@@ -83,7 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "error")
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "too_large"}.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(EventStoreError)
@@ -127,7 +140,7 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 async def min_sequence(
     request: Request,
-    min_sequence: Annotated[int | None, Query(ge=0, description=(
+    min_sequence: Annotated[int | None, Query(ge=0, le=MAX_SEQUENCE, description=(
         "wait (briefly) until this service has applied this log sequence: the `sequence` of "
         "your last write"))] = None,
 ) -> None:
@@ -184,5 +197,3 @@ def require_role(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
         allowed = ", ".join(r.value for r in roles)
         raise Forbidden(f"role '{actor.role.value}' may not do this (allowed: {allowed})")
-
-

@@ -29,6 +29,7 @@ from .db import make_engine
 from .eventstore import EventStore, ensure_streams
 from .http import ERROR_RESPONSES, CurrentActor, install_error_handlers
 from .identity import TokenVerifier, ensure_local_keys
+from .limits import BodyLimitMiddleware, BodyLimits
 from .observability import correlation_middleware, metrics_response
 from .projection import Projection, ProjectionRunner
 from .reaction import Reaction, ReactionRunner
@@ -231,4 +232,7 @@ def create_app(
 
     for router in spec.routers():
         app.include_router(router)
+    # Added last, so outermost: an oversized body is refused before any other work.
+    app.add_middleware(BodyLimitMiddleware,
+                       limits=BodyLimits(resolved.max_json_bytes, resolved.max_upload_bytes))
     return app

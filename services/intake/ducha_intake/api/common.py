@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 from ducha.contracts.base import Actor, Role
 from ducha.kernel.commands import CommandResult
 from ducha.kernel.errors import Forbidden
-from ducha.kernel.http import ERROR_RESPONSES
+from ducha.kernel.http import ERROR_RESPONSES, MAX_OFFSET, MAX_PAGE
 from ducha.kernel.service import Kernel
 from fastapi import Depends, File, Query, Request, UploadFile
 from pydantic import BaseModel, Field
@@ -64,7 +64,7 @@ def kernel_of(request: Request) -> Kernel:
     return kernel
 
 
-def paging(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> Page:
+def paging(limit: int = Query(50, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> Page:
     return Page(limit=limit, offset=offset)
 
 

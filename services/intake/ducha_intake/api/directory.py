@@ -7,7 +7,7 @@ from typing import Any
 from ducha.contracts.base import Role
 from ducha.contracts.common import UnitKind
 from ducha.kernel.errors import InvalidCommand
-from ducha.kernel.http import Command, CurrentActor, ReadAfter
+from ducha.kernel.http import Command, CurrentActor, PathId, ReadAfter
 from fastapi import APIRouter, Request, UploadFile
 
 from .. import imports, queries
@@ -48,7 +48,7 @@ async def register_unit(body: UnitIn, ctx: Command, request: Request) -> Command
 
 @router.put("/units/{unit_id}", response_model=CommandOut, responses=COMMAND_ERRORS,
             summary="correct a unit's directory details (office)")
-async def update_unit(unit_id: str, body: UnitUpdateIn, ctx: Command, request: Request) -> CommandOut:
+async def update_unit(unit_id: PathId, body: UnitUpdateIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.update_unit(kernel_of(request), ctx, unit_id, body))
 
 
@@ -74,7 +74,7 @@ async def list_units(actor: CurrentActor, request: Request, page: Paging, kind: 
 
 
 @router.get("/units/{unit_id}", responses=QUERY_ERRORS, dependencies=[ReadAfter], summary="one unit")
-async def get_unit(unit_id: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def get_unit(unit_id: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     allow(actor, *NOT_PUBLIC)
     return await read(queries.get_one, kernel_of(request).engine, queries.units, unit_id, "unit (单位不存在)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ducha.contracts.base import Role
-from ducha.kernel.http import Command, CurrentActor, ReadAfter
+from ducha.kernel.http import Command, CurrentActor, PathId, ReadAfter
 from fastapi import APIRouter, Request
 from sqlalchemy import or_
 
@@ -40,7 +40,7 @@ async def open_round(body: RoundIn, ctx: Command, request: Request) -> CommandOu
 
 @rounds.post("/{round_id}/close", response_model=CommandOut, responses=COMMAND_ERRORS,
              summary="close a round (office)")
-async def close_round(round_id: str, body: NoteIn, ctx: Command, request: Request) -> CommandOut:
+async def close_round(round_id: PathId, body: NoteIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.close_round(kernel_of(request), ctx, round_id, body.note))
 
 
@@ -53,7 +53,7 @@ async def list_rounds(actor: CurrentActor, request: Request, page: Paging, statu
 
 
 @rounds.get("/{round_id}", responses=QUERY_ERRORS, dependencies=[ReadAfter], summary="one round")
-async def get_round(round_id: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def get_round(round_id: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     allow(actor, *NOT_PUBLIC)
     return await read(queries.get_one, kernel_of(request).engine, queries.rounds, round_id, "round (轮次不存在)")
 
@@ -67,19 +67,19 @@ async def draft_content(body: ContentIn, ctx: Command, request: Request) -> Comm
 
 @contents.post("/{content_id}/revise", response_model=CommandOut, responses=COMMAND_ERRORS,
                summary="revise pending or returned content (office, or its team)")
-async def revise_content(content_id: str, body: ContentRevisionIn, ctx: Command, request: Request) -> CommandOut:
+async def revise_content(content_id: PathId, body: ContentRevisionIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.revise_content(kernel_of(request), ctx, content_id, body))
 
 
 @contents.post("/{content_id}/approve", response_model=CommandOut, responses=COMMAND_ERRORS,
                summary="approve inspection content (office)")
-async def approve_content(content_id: str, body: NoteIn, ctx: Command, request: Request) -> CommandOut:
+async def approve_content(content_id: PathId, body: NoteIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.approve_content(kernel_of(request), ctx, content_id, body.note))
 
 
 @contents.post("/{content_id}/return", response_model=CommandOut, responses=COMMAND_ERRORS,
                summary="return inspection content with reasons (office)")
-async def return_content(content_id: str, body: ReasonIn, ctx: Command, request: Request) -> CommandOut:
+async def return_content(content_id: PathId, body: ReasonIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.return_content(kernel_of(request), ctx, content_id, body.reason))
 
 
@@ -111,7 +111,7 @@ async def pending_contents(actor: CurrentActor, request: Request, page: Paging, 
 
 
 @contents.get("/{content_id}", responses=QUERY_ERRORS, dependencies=[ReadAfter], summary="one inspection content")
-async def get_content(content_id: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def get_content(content_id: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     scope = _content_scope(actor)
     page = await read(queries.list_contents, kernel_of(request).engine, scope, Page(1, 0), id=content_id)
     if not page["items"]:
@@ -130,7 +130,7 @@ async def form_team(body: TeamIn, ctx: Command, request: Request) -> CommandOut:
 
 @teams.post("/{team_id}/units", response_model=CommandOut, responses=COMMAND_ERRORS,
             summary="assign a team to units (office)")
-async def assign_team(team_id: str, body: AssignIn, ctx: Command, request: Request) -> CommandOut:
+async def assign_team(team_id: PathId, body: AssignIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.assign_team(kernel_of(request), ctx, team_id, body))
 
 
@@ -143,6 +143,6 @@ async def list_teams(actor: CurrentActor, request: Request, page: Paging, round_
 
 @teams.get("/{team_id}", responses=QUERY_ERRORS, dependencies=[ReadAfter],
            summary="one team with its assigned units")
-async def get_team(team_id: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def get_team(team_id: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     allow(actor, Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM)
     return await read(queries.get_team, kernel_of(request).engine, team_id)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from ducha.contracts.base import Role
 from ducha.contracts.common import Severity
-from ducha.kernel.http import Command, CurrentActor, ReadAfter
+from ducha.kernel.http import Command, CurrentActor, PathId, ReadAfter
 from fastapi import APIRouter, Form, Request
 
 from .. import imports, queries
@@ -56,27 +56,27 @@ async def import_problems(
 
 @problems.post("/{problem_id}/amend", response_model=CommandOut, responses=COMMAND_ERRORS,
                dependencies=[ReadAfter], summary="correct a reported problem (its team)")
-async def amend_problem(problem_id: str, body: AmendIn, ctx: Command, request: Request) -> CommandOut:
+async def amend_problem(problem_id: PathId, body: AmendIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.amend_problem(kernel_of(request), ctx, problem_id, body))
 
 
 @problems.post("/{problem_id}/withdraw", response_model=CommandOut, responses=COMMAND_ERRORS,
                dependencies=[ReadAfter], summary="withdraw a problem with a reason (its team or the office)")
-async def withdraw_problem(problem_id: str, body: ReasonIn, ctx: Command, request: Request) -> CommandOut:
+async def withdraw_problem(problem_id: PathId, body: ReasonIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.withdraw_problem(kernel_of(request), ctx, problem_id, body.reason))
 
 
 @problems.post("/{problem_id}/duplicate", response_model=CommandOut, responses=COMMAND_ERRORS,
                dependencies=[ReadAfter],
                summary="mark a problem as a duplicate of another at the same unit (its team or the office)")
-async def mark_duplicate(problem_id: str, body: DuplicateIn, ctx: Command, request: Request) -> CommandOut:
+async def mark_duplicate(problem_id: PathId, body: DuplicateIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.mark_duplicate(kernel_of(request), ctx, problem_id, body.duplicate_of, body.reason))
 
 
 @problems.post("/{problem_id}/feed-back", response_model=CommandOut, responses=COMMAND_ERRORS,
                dependencies=[ReadAfter],
                summary="feed the problem back (交办) to its unit, naming the responsible person (its team)")
-async def feed_back(problem_id: str, body: FeedBackIn, ctx: Command, request: Request) -> CommandOut:
+async def feed_back(problem_id: PathId, body: FeedBackIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.feed_back(kernel_of(request), ctx, problem_id, body))
 
 
@@ -93,7 +93,7 @@ async def list_problems(
 
 @problems.get("/{problem_id}", responses=QUERY_ERRORS, dependencies=[ReadAfter],
               summary="one problem (404 when it is not visible to you)")
-async def get_problem(problem_id: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def get_problem(problem_id: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     return await read(queries.get_problem, kernel_of(request).engine, actor, problem_id)
 
 
@@ -106,7 +106,7 @@ async def record_suggestion(body: SuggestionIn, ctx: Command, request: Request) 
 
 @suggestions.post("/{suggestion_id}/handle", response_model=CommandOut, responses=COMMAND_ERRORS,
                   summary="decide on a suggestion (office)")
-async def handle_suggestion(suggestion_id: str, body: HandleIn, ctx: Command, request: Request) -> CommandOut:
+async def handle_suggestion(suggestion_id: PathId, body: HandleIn, ctx: Command, request: Request) -> CommandOut:
     return out(await cmd.handle_suggestion(kernel_of(request), ctx, suggestion_id, body.decision, body.note))
 
 

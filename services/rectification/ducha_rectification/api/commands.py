@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ducha.kernel.clock import derived_id
-from ducha.kernel.http import Command, ReadAfter
+from ducha.kernel.http import Command, PathId, ReadAfter
 from fastapi import APIRouter, Request
 
 from ..domain import deadlines, submission, work
@@ -39,20 +39,20 @@ HELPER = require_helper_role
 
 
 @router.post("/deadline", summary="unit: commit, revise, or reset after reopen the deadline (整改时限)")
-async def set_deadline(problem_id: str, body: SetDeadline, ctx: Command, request: Request) -> CommandResponse:
+async def set_deadline(problem_id: PathId, body: SetDeadline, ctx: Command, request: Request) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: deadlines.set_deadline(
         f, s, t, body.deadline, body.plan, body.reason))
 
 
 @router.post("/deadline/required", summary="team/office: require a shorter deadline (severe problems)")
-async def require_shorter(problem_id: str, body: RequireShorterDeadline, ctx: Command, request: Request
+async def require_shorter(problem_id: PathId, body: RequireShorterDeadline, ctx: Command, request: Request
                           ) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: deadlines.require_shorter(
         f, s, t, body.deadline, body.reason))
 
 
 @router.post("/extensions", summary="unit: request an extension (id = the request id)")
-async def request_extension(problem_id: str, body: RequestExtension, ctx: Command, request: Request
+async def request_extension(problem_id: PathId, body: RequestExtension, ctx: Command, request: Request
                             ) -> CommandResponse:
     rid = derived_id("extension", ctx.command_id)  # a retried request names the same request
     return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: deadlines.request_extension(
@@ -60,35 +60,35 @@ async def request_extension(problem_id: str, body: RequestExtension, ctx: Comman
 
 
 @router.post("/extensions/{request_id}/grant", summary="team/office: grant an extension (sets the deadline)")
-async def grant_extension(problem_id: str, request_id: str, body: GrantExtension, ctx: Command,
+async def grant_extension(problem_id: PathId, request_id: PathId, body: GrantExtension, ctx: Command,
                           request: Request) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: deadlines.grant_extension(
         f, s, t, request_id, body.new_deadline, body.note))
 
 
 @router.post("/extensions/{request_id}/refuse", summary="team/office: refuse an extension")
-async def refuse_extension(problem_id: str, request_id: str, body: RefuseExtension, ctx: Command,
+async def refuse_extension(problem_id: PathId, request_id: PathId, body: RefuseExtension, ctx: Command,
                            request: Request) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: deadlines.refuse_extension(
         f, s, request_id, body.reason))
 
 
 @router.post("/progress", summary="unit: report progress (整改进展)")
-async def report_progress(problem_id: str, body: ReportProgress, ctx: Command, request: Request
+async def report_progress(problem_id: PathId, body: ReportProgress, ctx: Command, request: Request
                           ) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: work.report_progress(
         f, s, body.percent, body.text, body.evidence))
 
 
 @router.post("/dispatches", summary="team/office: record a dispatch check-in (调度) or unannounced visit (暗访)")
-async def record_dispatch(problem_id: str, body: RecordDispatch, ctx: Command, request: Request
+async def record_dispatch(problem_id: PathId, body: RecordDispatch, ctx: Command, request: Request
                           ) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: work.record_dispatch(
         f, s, t, body.kind, body.findings, body.visited_on, body.evidence))
 
 
 @router.post("/reminders", summary="team/office: remind or correct (提醒/纠正); id = the reminder id")
-async def issue_reminder(problem_id: str, body: IssueReminder, ctx: Command, request: Request
+async def issue_reminder(problem_id: PathId, body: IssueReminder, ctx: Command, request: Request
                          ) -> CommandResponse:
     rid = derived_id("reminder", ctx.command_id)
     return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: work.issue_reminder(
@@ -96,34 +96,34 @@ async def issue_reminder(problem_id: str, body: IssueReminder, ctx: Command, req
 
 
 @router.post("/reminders/{reminder_id}/acknowledge", summary="unit: acknowledge a reminder")
-async def acknowledge_reminder(problem_id: str, reminder_id: str, body: AcknowledgeReminder, ctx: Command,
+async def acknowledge_reminder(problem_id: PathId, reminder_id: PathId, body: AcknowledgeReminder, ctx: Command,
                                request: Request) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: work.acknowledge_reminder(
         f, s, reminder_id, body.note))
 
 
 @router.post("/help", summary="unit: ask for help with a difficulty (督帮一体); id = the help id")
-async def request_help(problem_id: str, body: RequestHelp, ctx: Command, request: Request) -> CommandResponse:
+async def request_help(problem_id: PathId, body: RequestHelp, ctx: Command, request: Request) -> CommandResponse:
     hid = derived_id("help", ctx.command_id)
     return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: work.request_help(
         f, s, hid, body.difficulty), result_id=hid)
 
 
 @router.post("/help/{help_id}/assign", summary="office: assign a helper department (市直相关单位)")
-async def assign_helper(problem_id: str, help_id: str, body: AssignHelper, ctx: Command, request: Request
+async def assign_helper(problem_id: PathId, help_id: PathId, body: AssignHelper, ctx: Command, request: Request
                         ) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, OFFICE, lambda f, s, t: work.assign_helper(
         f, s, help_id, body.helper_id, body.helper_name, body.note))
 
 
 @router.post("/help/{help_id}/report", summary="helper: report what it did (到位不越位)")
-async def report_help(problem_id: str, help_id: str, body: ReportHelp, ctx: Command, request: Request
+async def report_help(problem_id: PathId, help_id: PathId, body: ReportHelp, ctx: Command, request: Request
                       ) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, HELPER, lambda f, s, t: work.report_help(
         f, s, ctx.actor, help_id, body.text))
 
 
 @router.post("/submission", summary="unit: submit the rectification with evidence, for review")
-async def submit(problem_id: str, body: Submit, ctx: Command, request: Request) -> CommandResponse:
+async def submit(problem_id: PathId, body: Submit, ctx: Command, request: Request) -> CommandResponse:
     return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: submission.submit(
         f, s, body.description, body.evidence))

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from ducha.kernel.errors import NotFound
-from ducha.kernel.http import CurrentActor, ReadAfter
+from ducha.kernel.http import MAX_PAGE, CurrentActor, Offset, PathId, ReadAfter
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ..domain.access import refuse_public, require_view
@@ -50,7 +50,7 @@ Filter = Annotated[LedgerFilter, Depends(_filter)]
 @router.get("/ledger", summary="rectification ledger (整改台账), scoped to who asks; red first")
 async def get_ledger(
     actor: CurrentActor, request: Request, f: Filter,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50, offset: Offset = 0,
 ) -> LedgerPage:
     kernel = kernel_of(request)
     wanted, scope = scope_filter(actor, f)
@@ -78,7 +78,7 @@ async def export_ledger(
 
 @router.get("/problems/{problem_id}", summary="one problem's rectification: ledger line, extensions, "
             "reminders, help, history")
-async def get_problem(problem_id: str, actor: CurrentActor, request: Request) -> ProblemDetail:
+async def get_problem(problem_id: PathId, actor: CurrentActor, request: Request) -> ProblemDetail:
     refuse_public(actor)
     kernel = kernel_of(request)
     facts = await asyncio.to_thread(read_facts, kernel.engine, problem_id)
