@@ -228,3 +228,22 @@ def test_kubernetes_postgres_and_nats_use_their_operators() -> None:
     assert values["config"]["cluster"] == {"enabled": True, "replicas": 3}
     js = values["config"]["jetstream"]
     assert js["enabled"] and js["fileStore"]["enabled"] and js["merge"]["sync_interval"] == "always"
+
+
+def test_operations_endpoints_are_not_published() -> None:
+    conf = (DEPLOY / "web" / "nginx.conf").read_text()
+    blocked = re.search(r"location ~ (\S+) \{ return 404; \}", conf)
+    assert blocked is not None
+    for path in ("/metrics", "/docs", "/openapi.json", "/intake/metrics", "/notify/openapi.json", "/verification/docs",
+                 "/rectification/redoc"):
+        assert re.search(blocked.group(1), path), path
+    assert not re.search(blocked.group(1), "/intake/v1/problems")
+    ingress = next(d for d in _k8s_docs() if d["kind"] == "Ingress")
+    paths = [p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]]
+    for name in SERVICES:
+        for op in ("metrics", "docs", "openapi.json", "redoc/x"):
+            assert not any(re.fullmatch(p, f"/{name}/{op}") for p in paths), (name, op)
+        routed = [re.fullmatch(p, f"/{name}/v1/problems") for p in paths]
+        assert any(m is not None and m.group(2) == "v1/problems" for m in routed), name
+    config = next(d for d in _k8s_docs() if d["kind"] == "ConfigMap")
+    assert config["data"]["DUCHA_PRODUCTION"] == "true"

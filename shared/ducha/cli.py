@@ -24,7 +24,7 @@ from typing import Any
 from .clisupport import DEFAULT_NATS_PORT, CliError, OneLineParser, run_command, service_settings
 from .clisupport import data_dir as _cli_data_dir
 from .contracts.base import Actor, Role
-from .kernel.identity import TokenIssuer, ensure_local_keys
+from .kernel.identity import MAX_TOKEN_TTL, TokenIssuer, ensure_local_keys
 from .kernel.natsserver import NatsServer, PortInUseError, port_is_free
 from .kernel.service import ServiceSpec
 from .supervisor import MAX_CRASHES, Child, Supervisor
@@ -72,6 +72,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     env = dict(os.environ)
     env.update(DUCHA_NATS_URL=server.url, DUCHA_DATA_DIR=str(data_dir))
+    # Passwordless demo sign-in only when asked for: `--demo` or an explicit DUCHA_WEB_AUTH. Plain
+    # `ducha run` starts the services without the workbench, and says how to get it.
+    skipped_web = None
+    if args.demo:
+        env.setdefault("DUCHA_WEB_AUTH", "demo")
+    elif "web" in ports and not env.get("DUCHA_WEB_AUTH"):
+        skipped_web = ports.pop("web")
 
     def service_starter(name: str, port: int) -> Callable[[], subprocess.Popen[bytes]]:
         def start() -> subprocess.Popen[bytes]:
@@ -119,6 +126,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                   + ("  — pick a demo account, e.g. 王志强 (领导小组办公室)" if args.demo else ""))
         issuer = TokenIssuer(keys.private_pem)
         token = issuer.issue(Actor(id="office-admin", name="督查办管理员", role=Role.OFFICE))
+        if skipped_web is not None:
+            print("  web           not started: no sign-in configured (`./dev.sh up --demo` for demo accounts, "
+                  "or set DUCHA_WEB_AUTH=oidc|demo)")
         print("\nAn office token for trying the API (valid 12 h; more with `ducha token --help`):")
         print(f"  export TOKEN={token}")
         print(f"\nA crashed service is restarted (after {MAX_CRASHES} crashes in a row everything "
@@ -209,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--unit", help="unit / helper department id (roles unit, helper)")
     tok.add_argument("--team", help="team id (role team)")
     tok.add_argument("--leader", action="store_true", help="team leader (组长)")
-    tok.add_argument("--hours", type=float, default=12.0)
+    tok.add_argument("--hours", type=_token_hours, default=12.0,
+                     help=f"lifetime, more than 0 and at most {MAX_TOKEN_TTL.total_seconds() / 3600:g} hours")
     tok.set_defaults(func=cmd_token)
 
     reb = sub.add_parser("rebuild", help="drop a service's projections and replay them from the log")

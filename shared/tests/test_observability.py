@@ -44,6 +44,22 @@ async def test_metrics_count_commands_by_outcome_and_requests_carry_a_correlatio
         assert (await svc.client.get("/health")).headers["x-correlation-id"]
 
 
+async def test_metrics_with_a_token_are_refused_without_it_and_responses_carry_security_headers(
+    nats_server: NatsServer, tmp_path: Path, keys: KeyPair
+) -> None:
+    async with run_service(service_specs()["intake"], nats_server.url, tmp_path, keys,
+                           metrics_token="m" * 24) as svc:
+        refused = await svc.client.get("/metrics")
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+        assert (await svc.client.get("/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        ok = await svc.client.get("/metrics", headers={"Authorization": "Bearer " + "m" * 24})
+        assert ok.status_code == 200 and "ducha_http_requests_total" in ok.text
+        for resp in (ok, refused, await svc.client.get("/v1/me")):
+            assert resp.headers["x-frame-options"] == "DENY"
+            assert resp.headers["x-content-type-options"] == "nosniff"
+            assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+
+
 def test_json_logs_carry_service_and_correlation_id(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("intake", "INFO", "json")
     token = correlation_id.set("corr-42")

@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import nats
+import pytest
 from sqlalchemy import Engine, select
 
 from ducha.contracts import Actor, Role
@@ -131,6 +132,7 @@ async def test_version_change_rebuilds_instead_of_migrating(store: EventStore, e
         await v2.stop()
 
 
+@pytest.mark.dead_letters_expected
 async def test_malformed_message_is_dead_lettered_with_its_reason_and_the_runner_goes_on(
     store: EventStore, engine: Engine
 ) -> None:

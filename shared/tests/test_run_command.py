@@ -19,8 +19,11 @@ from ducha.kernel.natsserver import free_port
 SERVICES = ["intake", "rectification", "verification", "notify", "web"]
 
 
-def _env(tmp_path: Path, ports: dict[str, int]) -> dict[str, str]:
+def _env(tmp_path: Path, ports: dict[str, int], web_auth: str | None = "demo") -> dict[str, str]:
     env = dict(os.environ)
+    env.pop("DUCHA_WEB_AUTH", None)
+    if web_auth:
+        env["DUCHA_WEB_AUTH"] = web_auth
     env["DUCHA_DATA_DIR"] = str(tmp_path / "data")
     for name, port in ports.items():
         env[f"DUCHA_{name.upper()}_PORT"] = str(port)
@@ -89,6 +92,21 @@ def test_run_starts_everything_restarts_a_killed_service_and_stops_on_ctrl_c(tmp
         assert s.connect_ex(("127.0.0.1", ports["nats"])) != 0
     for name in SERVICES:
         assert _health(ports[name]) is None
+
+
+def test_plain_run_starts_no_passwordless_workbench(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in [*SERVICES, "nats"]}
+    proc = subprocess.Popen([sys.executable, "-m", "ducha.cli", "run"], env=_env(tmp_path, ports, web_auth=None),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out = _read_until(proc, [], "Press Ctrl-C", 90)
+        assert "Ducha (督查) is running" in out, out
+        assert "web           not started: no sign-in configured" in out
+        assert f"http://127.0.0.1:{ports['web']}" not in out and _health(ports["web"]) is None
+        assert _health(ports["intake"]) == {"status": "ok", "service": "intake"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
 
 
 def test_run_refuses_a_busy_port_with_a_clear_message(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from ducha.kernel.headers import SecurityHeadersMiddleware
 from ducha.kernel.limits import BodyLimitMiddleware, BodyLimits
 from ducha.kernel.service import Kernel, ServiceSpec
 from fastapi import APIRouter, FastAPI
@@ -19,6 +20,15 @@ from fastapi import APIRouter, FastAPI
 from .settings import WebSettings, load_settings
 
 TITLE = "Ducha web workbench (督查工作台)"
+
+# The workbench's pages load only their own script and styles (inline style attributes are used by
+# the templates); forms post only to it; no page may be framed (clickjacking of action forms).
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def routers() -> Sequence[APIRouter]:
@@ -61,6 +71,10 @@ async def _runtime(kernel: Kernel) -> None:
         await web.aclose()
 
 
+def _check_settings() -> None:
+    load_settings()  # raises SystemExit naming what is missing (e.g. no sign-in configured)
+
+
 def spec() -> ServiceSpec:
     return ServiceSpec(
         name="web",
@@ -72,6 +86,8 @@ def spec() -> ServiceSpec:
         projections=projections,
         routers=routers,
         background=[_runtime],
+        response_headers=PAGE_HEADERS,
+        preflight=_check_settings,
     )
 
 
@@ -99,5 +115,6 @@ def create_web_app(settings: WebSettings | None = None, transport: Any = None) -
     for router in routers():
         app.include_router(router)
     upload_bytes = (resolved.evidence_max_mb + 1) * 1024 * 1024  # the file plus the form around it
+    app.add_middleware(SecurityHeadersMiddleware, headers=PAGE_HEADERS)
     app.add_middleware(BodyLimitMiddleware, limits=BodyLimits(upload_bytes=upload_bytes))
     return app

@@ -133,6 +133,21 @@ def actor_of(account: DemoAccount) -> Actor:
 
 
 # ------------------------------------------------------------------------------------ OIDC
+ASYMMETRIC_KEY_TYPES = ("RSA", "EC", "OKP")
+
+
+def signing_key(jwks: dict[str, Any], header: dict[str, Any]) -> jwt.PyJWK:
+    """The SSO's key that signed a token: the one its `kid` names (or the only one), asymmetric."""
+    keys = [k for k in jwks.get("keys", []) if k.get("use", "sig") == "sig"]
+    kid = header.get("kid")
+    matching = [k for k in keys if k.get("kid") == kid] if kid else keys[:1] if len(keys) == 1 else []
+    if not matching:
+        raise ValueError(f"no signing key {kid!r} in the SSO's key set")
+    if matching[0].get("kty") not in ASYMMETRIC_KEY_TYPES:
+        raise ValueError("the SSO's signing key is not an asymmetric key")
+    return jwt.PyJWK(matching[0])
+
+
 class Oidc:
     """OpenID Connect authorization-code flow with PKCE against the city's SSO.
 
@@ -177,9 +192,10 @@ class Oidc:
         resp.raise_for_status()
         id_token = resp.json()["id_token"]
         jwks = (await self.http.get(meta["jwks_uri"])).json()
-        header = jwt.get_unverified_header(id_token)
-        key = next((k for k in jwks["keys"] if k.get("kid") == header.get("kid")), jwks["keys"][0])
-        claims = jwt.decode(id_token, jwt.PyJWK(key).key, algorithms=[header.get("alg", "RS256")],
+        key = signing_key(jwks, jwt.get_unverified_header(id_token))
+        # The algorithm is the key's, never the token header's: a header saying HS256 or none cannot
+        # turn the SSO's public key into a shared secret or switch the check off.
+        claims = jwt.decode(id_token, key.key, algorithms=[key.algorithm_name],
                             audience=self.s.oidc_client_id, issuer=meta.get("issuer", self.s.oidc_issuer))
         if claims.get("nonce") != flow.get("nonce"):
             raise ValueError("nonce mismatch")

@@ -412,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = load_settings()
+    settings = load_settings(auth="demo")  # the demo city is for demo accounts; it only mints tokens
     try:
         stats = asyncio.run(run(settings, args.problems, args.seed))
     except ApiError as exc:

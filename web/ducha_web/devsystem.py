@@ -50,6 +50,7 @@ def start(data_dir: Path, extra_env: dict[str, str] | None = None, timeout: floa
     ports = {name: free_port() for name in [*SERVICES, "nats"]}
     env = dict(os.environ)
     env["DUCHA_DATA_DIR"] = str(data_dir)
+    env.setdefault("DUCHA_WEB_AUTH", "demo")  # a development system with a demo city
     for name, port in ports.items():
         env[f"DUCHA_{name.upper()}_PORT"] = str(port)
         env.pop(f"DUCHA_{name.upper()}_URL", None)

@@ -48,13 +48,17 @@ class WebSettings(BaseSettings):
         "<id>/timeline); unset = intake's URL (intake serves it)")
 
     # sign-in
-    auth: Literal["demo", "oidc"] = Field(
-        default="demo", description="demo: pick a demo account; oidc: the city's single sign-on"
+    auth: Literal["demo", "oidc"] | None = Field(
+        default=None, description="required: oidc = the city's single sign-on; demo = passwordless demo "
+        "accounts (a local trial only: `./dev.sh up --demo` sets it)"
     )
+    production: bool = Field(
+        default=False, validation_alias=AliasChoices("DUCHA_WEB_PRODUCTION", "DUCHA_PRODUCTION"),
+        description="refuse demo sign-in and every locally generated secret")
     session_secret: str | None = Field(
         default=None, description="signs the session cookie; unset = <data_dir>/keys/web-session.key"
     )
-    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    session_hours: float = Field(default=12.0, gt=0, le=12, description="at most the longest token (12 h)")
     cookie_secure: bool = Field(default=False, description="set behind HTTPS")
     issuer_key_file: Path | None = Field(
         default=None, description="Ed25519 private key (PEM) that signs tokens; unset = <data_dir>/keys"
@@ -91,6 +95,20 @@ class WebSettings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    def production_problems(self) -> list[str]:
+        problems = []
+        if self.auth != "oidc":
+            problems.append("DUCHA_WEB_AUTH must be oidc in production (no passwordless demo sign-in)")
+        if not self.session_secret or len(self.session_secret) < 32:
+            problems.append("DUCHA_WEB_SESSION_SECRET (at least 32 characters) is required in production")
+        if self.issuer_key_file is None:
+            problems.append("DUCHA_WEB_ISSUER_KEY_FILE is required in production (no locally generated keys)")
+        if not self.cookie_secure:
+            problems.append("DUCHA_WEB_COOKIE_SECURE must be true in production (HTTPS)")
+        if self.evidence_store == "s3" and not (self.s3_access_key and self.s3_secret_key):
+            problems.append("DUCHA_WEB_S3_ACCESS_KEY and DUCHA_WEB_S3_SECRET_KEY are required in production")
+        return problems
+
     @property
     def key_dir(self) -> Path:
         return self.data_dir / "keys"
@@ -109,7 +127,11 @@ class WebSettings(BaseSettings):
 
     def check(self) -> None:
         """Cross-field checks with one line per problem (raised at start)."""
+        if self.auth is None:
+            raise SystemExit(NO_AUTH)
         problems = []
+        if self.production:
+            problems += self.production_problems()
         if self.auth == "oidc":
             for name in ("oidc_issuer", "oidc_client_id", "oidc_redirect_uri"):
                 if not getattr(self, name):
@@ -120,6 +142,10 @@ class WebSettings(BaseSettings):
                     problems.append(f"DUCHA_WEB_{name.upper()} is required when DUCHA_WEB_EVIDENCE_STORE=s3")
         if problems:
             raise SystemExit("invalid configuration for web:\n  " + "\n  ".join(problems))
+
+
+NO_AUTH = ("web: no sign-in configured: set DUCHA_WEB_AUTH=oidc (the city's single sign-on) or "
+           "DUCHA_WEB_AUTH=demo (passwordless demo accounts, a local trial only; ./dev.sh up --demo)")
 
 
 def load_settings(**overrides: object) -> WebSettings:

@@ -88,6 +88,7 @@ def fake() -> Fake:
 @pytest.fixture
 def client(fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("DUCHA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DUCHA_WEB_AUTH", "demo")
     for name in ("INTAKE", "RECTIFICATION", "VERIFICATION", "NOTIFY"):
         monkeypatch.delenv(f"DUCHA_{name}_URL", raising=False)
         monkeypatch.delenv(f"DUCHA_{name}_PORT", raising=False)
@@ -361,3 +362,79 @@ def test_an_imported_sheet_shows_intakes_report_row_by_row(client: TestClient, f
     assert b"U009" in sent.content and sent.headers["content-type"].startswith("multipart/form-data")
     assert 'data-status="rejected"' in resp.text and "须为 区县/部门/企业" in resp.text
     assert "导入 1 行，1 行未导入" in resp.text
+
+
+def test_every_page_forbids_framing_and_sniffing(client: TestClient) -> None:
+    pages = [client.get("/login"), client.get("/public/bulletins"), client.get("/no-such-page")]
+    sign_in(client, "P1D01")
+    pages.append(client.get(f"/problems/{PID}"))
+    for resp in pages:
+        csp = resp.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp, resp.url
+        assert resp.headers["x-frame-options"] == "DENY"
+        assert resp.headers["x-content-type-options"] == "nosniff"
+        assert resp.headers["referrer-policy"] == "same-origin"
+
+
+def test_back_after_an_action_stays_on_this_site(client: TestClient, fake: Fake) -> None:
+    sign_in(client, "P1D01")
+    token = csrf(client.get(f"/problems/{PID}").text)
+    fake.on(8101, "/v1/suggestions/s1/handle", lambda r: httpx.Response(200, json={"id": "s1", "sequence": 9}))
+    for back, lands in (("https://evil.example/x", "/dashboard"), ("//evil.example", "/dashboard"),
+                        ("/\t/evil.example", "/dashboard"), ("/\\evil.example", "/dashboard"),
+                        ("/ledger?light=red", "/ledger?light=red")):
+        resp = client.post("/suggestions/s1/handle", data={"_csrf": token, "decision": "adopted", "back": back},
+                           follow_redirects=False)
+        assert resp.status_code == 303 and resp.headers["location"] == lands, back
+
+
+def test_uploaded_svg_or_html_is_downloaded_never_rendered() -> None:
+    from ducha_web.pages.evidence import served_as
+
+    assert served_as("image/png") == ("image/png", "inline")
+    assert served_as("application/pdf") == ("application/pdf", "inline")
+    assert served_as("image/svg+xml") == ("application/octet-stream", "attachment")
+    assert served_as("text/html; charset=utf-8") == ("application/octet-stream", "attachment")
+    assert served_as("application/vnd.openxmlformats-officedocument.wordprocessingml.document")[1] == "attachment"
+    assert served_as("") == ("application/octet-stream", "attachment")
+
+
+def test_the_workbench_refuses_to_start_without_a_sign_in_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DUCHA_WEB_AUTH", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        load_settings()
+    message = str(exc.value)
+    assert "DUCHA_WEB_AUTH=oidc" in message and "\n" not in message
+    with pytest.raises(SystemExit):
+        create_web_app()
+
+
+def test_production_refuses_demo_sign_in_and_local_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DUCHA_PRODUCTION", "true")
+    monkeypatch.setenv("DUCHA_WEB_AUTH", "demo")
+    with pytest.raises(SystemExit) as exc:
+        load_settings()
+    for name in ("DUCHA_WEB_AUTH must be oidc", "DUCHA_WEB_SESSION_SECRET", "DUCHA_WEB_ISSUER_KEY_FILE",
+                 "DUCHA_WEB_COOKIE_SECURE"):
+        assert name in str(exc.value)
+    for name, value in {"DUCHA_WEB_AUTH": "oidc", "DUCHA_WEB_OIDC_ISSUER": "https://sso.example",
+                        "DUCHA_WEB_OIDC_CLIENT_ID": "c", "DUCHA_WEB_OIDC_REDIRECT_URI": "https://w/auth/callback",
+                        "DUCHA_WEB_SESSION_SECRET": "s" * 32, "DUCHA_WEB_ISSUER_KEY_FILE": str(tmp_path / "k.pem"),
+                        "DUCHA_WEB_COOKIE_SECURE": "true"}.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().production
+
+
+def test_a_service_in_production_refuses_local_keys_and_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ducha.kernel.config import ConfigError, ServiceSettings
+
+    monkeypatch.setenv("DUCHA_PRODUCTION", "true")
+    monkeypatch.delenv("DUCHA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DUCHA_JWT_PUBLIC_KEY_FILE", raising=False)
+    with pytest.raises(ConfigError) as exc:
+        ServiceSettings.for_service("intake", 8101)
+    assert "DUCHA_JWT_PUBLIC_KEY_FILE" in str(exc.value) and "postgresql" in str(exc.value)
+    assert "DUCHA_METRICS_TOKEN" in str(exc.value)
+    ok = ServiceSettings.for_service("intake", 8101, jwt_public_key_file="/run/secrets/k",
+                                     database_url="postgresql+psycopg://u@db/ducha", metrics_token="t" * 16)
+    assert ok.production

@@ -131,3 +131,36 @@ def test_an_sso_account_without_a_ducha_role_is_refused(monkeypatch: pytest.Monk
         back = urlparse(sso.authorize(query))
         resp = client.get(f"{back.path}?{back.query}", follow_redirects=False)
         assert "未分配督查系统角色" in httpx.URL(resp.headers["location"]).params["error"]
+
+
+class ForgingSSO(FakeSSO):
+    """Signs the id_token with an algorithm of the attacker's choosing (its header says so)."""
+
+    def __init__(self, claims: dict[str, Any], alg: str, kid: str = "k1") -> None:
+        super().__init__(claims)
+        self.alg, self.kid = alg, kid
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        resp = super().__call__(request)
+        if request.url.path.endswith("/token") and resp.status_code == 200:
+            claims = jwt.decode(resp.json()["id_token"], options={"verify_signature": False})
+            if self.alg == "RS256":
+                forged = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+            else:
+                secret = None if self.alg == "none" else "k" * 32
+                forged = jwt.encode(claims, secret, algorithm=self.alg, headers={"kid": self.kid})  # type: ignore[arg-type]
+            return httpx.Response(200, json={"id_token": forged, "access_token": "x", "token_type": "Bearer"})
+        return resp
+
+
+@pytest.mark.parametrize("alg,kid", [("HS256", "k1"), ("none", "k1"), ("RS256", "other-key")])
+def test_the_id_token_algorithm_is_the_sso_keys_not_the_tokens(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, alg: str, kid: str) -> None:
+    sso = ForgingSSO({"name": "马强", "ducha_role": "office"}, alg, kid)
+    for client in _client(monkeypatch, tmp_path, sso):
+        start = client.get("/auth/oidc/start", follow_redirects=False)
+        query = {k: v[0] for k, v in parse_qs(urlparse(start.headers["location"]).query).items()}
+        back = urlparse(sso.authorize(query))
+        resp = client.get(f"{back.path}?{back.query}", follow_redirects=False)
+        assert resp.headers["location"].startswith("/login?error=")
+        assert COOKIE not in client.cookies

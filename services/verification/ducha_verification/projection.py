@@ -81,8 +81,9 @@ def _reported(conn: Connection, e: Env) -> None:
 @on(i.IssueAmended)
 def _amended(conn: Connection, e: Env) -> None:
     p: i.IssueAmended = e.payload
-    s.on_problem(conn, s.upd_amended, e, title=p.title, category=p.category,
-                 severity=p.severity.value if p.severity else None, publishable=p.publishable)
+    # upd_amended keeps a field whose new value is None (coalesce): its parameters are named v_<col>
+    s.on_problem(conn, s.upd_amended, e, v_title=p.title, v_category=p.category,
+                 v_severity=p.severity.value if p.severity else None, v_publishable=p.publishable)
 
 
 @on(i.IssueWithdrawn, i.IssueMarkedDuplicate)

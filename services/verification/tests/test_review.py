@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ducha.contracts import intake as i
+from ducha.contracts.common import Severity
 from ducha.contracts.verification import RectificationRejected, RectificationVerified, ReviewProposed
 
 World = Any
@@ -63,6 +65,22 @@ async def test_rejection_needs_reasons_and_the_resubmission_is_reviewed_next(wor
     view = await w.get("/v1/problems/P2", w.LEADER)
     assert view["rejection_count"] == 1 and view["accepted_count"] == 1 and view["submission_count"] == 2
     assert [s["outcome"] for s in view["submissions"]] == ["rejected", "accepted"]
+
+
+async def test_a_problem_amended_to_severe_needs_the_leaders_confirmation(world: World) -> None:
+    w = world
+    await w.problem("A1", severity="general")
+    await w.emit("intake", "problem", "A1", "U1", i.IssueAmended(reason="核实后升级", severity=Severity.SEVERE,
+                                                                  title="项目审批严重超时"), actor=w.MEMBER)
+    await w.submit("A1")
+    view = await w.get("/v1/problems/A1", w.OFFICE)
+    assert view["severity"] == "severe" and view["title"] == "项目审批严重超时"
+    assert view["category"] == "重大项目建设"  # not amended: kept
+    await w.accept("A1", 1, who=w.MEMBER)  # only a proposal now
+    assert (await w.get("/v1/problems/A1", w.OFFICE))["stage"] == "submitted"
+    await w.write_off("A1", status=409)
+    await w.post("/v1/problems/A1/review/confirm", w.LEADER, {"submission_no": 1})
+    await w.write_off("A1")
 
 
 async def test_severe_problem_needs_a_members_proposal_and_the_leaders_confirmation(world: World) -> None:

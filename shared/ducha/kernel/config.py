@@ -48,7 +48,8 @@ class ServiceSettings(BaseSettings):
         description="on stop: how long requests in flight may take before they are answered 503",
     )
     production: bool = Field(
-        default=False, description="a production deployment: development-only settings are refused"
+        default=False, description="a production deployment: development-only settings and local-trial "
+        "defaults (generated keys, SQLite, an open /metrics) are refused"
     )
     dev_clock_offset: str | None = Field(
         default=None,
@@ -59,6 +60,9 @@ class ServiceSettings(BaseSettings):
     )
     max_upload_bytes: int = Field(
         default=DEFAULT_MAX_UPLOAD_BYTES, ge=1024, description="largest multipart upload; larger = 413"
+    )
+    metrics_token: str | None = Field(
+        default=None, description="when set, GET /metrics needs `Authorization: Bearer <token>`"
     )
     log_level: str = Field(default="INFO", pattern="^(?i)(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(default="text", pattern="^(json|text)$")
@@ -106,6 +110,19 @@ class ServiceSettings(BaseSettings):
             raise ValueError("only sqlite:// and postgresql:// URLs are supported")
         return value or None
 
+    def production_problems(self) -> list[str]:
+        """With DUCHA_PRODUCTION=true nothing may fall back to a local-trial default."""
+        if not self.production:
+            return []
+        problems = []
+        if self.jwt_public_key_file is None:
+            problems.append("DUCHA_JWT_PUBLIC_KEY_FILE is required in production (no locally generated keys)")
+        if not (self.database_url or "").startswith("postgresql"):
+            problems.append("DUCHA_DATABASE_URL must be a postgresql:// URL in production")
+        if not self.metrics_token or len(self.metrics_token) < 16:
+            problems.append("DUCHA_METRICS_TOKEN (at least 16 characters) is required in production")
+        return problems
+
     @property
     def key_dir(self) -> Path:
         return self.data_dir / "keys"
@@ -138,4 +155,7 @@ class ServiceSettings(BaseSettings):
                     continue
                 lines.append(f"  DUCHA_{name.upper()} (or {prefix}{name.upper()}): {err['msg']}")
             raise ConfigError("\n".join(lines)) from None
+        problems = settings.production_problems()
+        if problems:
+            raise ConfigError("\n".join([f"invalid configuration for {service}:", *(f"  {p}" for p in problems)]))
         return settings

@@ -8,6 +8,8 @@ key stays with the issuer (or the city's SSO bridge) and services get only the p
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,9 @@ from .errors import Unauthorized
 ISSUER = "ducha"
 AUDIENCE = "ducha"
 ALGORITHM = "EdDSA"
+# Access tokens are short-lived: nothing signs one for longer (a signed-out token is also revoked,
+# see revocation.py, but a stolen one must not live for days either).
+MAX_TOKEN_TTL = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,12 @@ class TokenIssuer:
     def __init__(self, private_pem: bytes) -> None:
         self._key = serialization.load_pem_private_key(private_pem, password=None)
 
-    def issue(self, actor: Actor, ttl: timedelta = timedelta(hours=12)) -> str:
+    def issue(self, actor: Actor, ttl: timedelta = MAX_TOKEN_TTL) -> str:
+        if not timedelta(0) < ttl <= MAX_TOKEN_TTL:
+            raise ValueError(f"a token lives more than 0 and at most {MAX_TOKEN_TTL} (asked: {ttl})")
         now = datetime.now(UTC)
         claims: dict[str, Any] = {
+            "jti": uuid.uuid4().hex,
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": actor.id,
@@ -84,8 +92,9 @@ class TokenIssuer:
 
 
 class TokenVerifier:
-    def __init__(self, public_pem: bytes) -> None:
+    def __init__(self, public_pem: bytes, revoked: Callable[[str], bool] | None = None) -> None:
         self._key = serialization.load_pem_public_key(public_pem)
+        self._revoked = revoked
 
     def verify(self, token: str) -> Actor:
         try:
@@ -101,6 +110,8 @@ class TokenVerifier:
             raise Unauthorized("the bearer token has expired") from None
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"the bearer token is not valid: {exc}") from None
+        if self._revoked is not None and self._revoked(str(claims.get("jti", ""))):
+            raise Unauthorized("the bearer token has been revoked (signed out)")
         try:
             return Actor(
                 id=claims["sub"],

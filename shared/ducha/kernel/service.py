@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import nats
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from nats.aio.client import Client as NATS
 from sqlalchemy import Engine
@@ -27,9 +28,11 @@ from .commands import CommandRunner
 from .config import ServiceSettings
 from .db import make_engine
 from .eventstore import EventStore, ensure_streams
-from .http import ERROR_RESPONSES, CurrentActor, install_error_handlers
+from .http import ERROR_RESPONSES, CurrentActor, error_response, install_error_handlers
+from .headers import SecurityHeadersMiddleware
 from .identity import TokenVerifier, ensure_local_keys
 from .limits import BodyLimitMiddleware, BodyLimits
+from .revocation import RevocationList, follow, revoked_bucket
 from .observability import correlation_middleware, metrics_response
 from .projection import Projection, ProjectionRunner
 from .reaction import Reaction, ReactionRunner
@@ -53,6 +56,11 @@ class ServiceSpec:
     # cancelled. Given the kernel so it needs no globals.
     background: Sequence[Callable[["Kernel"], Coroutine[Any, Any, None]]] = ()
     version: str = "0.1.0"
+    # Added to (or replacing) the kernel's security headers on every response, e.g. a page CSP.
+    response_headers: Mapping[str, str] = field(default_factory=dict)
+    # Validates the service's own settings when its app is created (raises SystemExit with the
+    # reason), so a misconfigured service refuses to start instead of failing on first use.
+    preflight: Callable[[], None] | None = None
 
 
 @dataclass
@@ -102,6 +110,7 @@ async def start_kernel(
     for attempt in range(5):
         try:
             await ensure_streams(js, settings.stream_replicas)
+            revoked_kv = await revoked_bucket(js, settings.stream_replicas)
             break
         except Exception as exc:  # noqa: BLE001 - a busy or electing server: retry, then give up loudly
             if attempt == 4:
@@ -119,6 +128,7 @@ async def start_kernel(
         if settings.dev_clock_offset:
             log.warning("development clock: %s runs %s off the real time (DUCHA_DEV_CLOCK_OFFSET)",
                         spec.name, settings.dev_clock_offset)
+    revocations = RevocationList()
     kernel = Kernel(
         spec=spec,
         settings=settings,
@@ -126,9 +136,15 @@ async def start_kernel(
         store=store,
         engine=engine,
         commands=CommandRunner(store, clock, spec.name, gate),
-        verifier=TokenVerifier(public_pem),
+        verifier=TokenVerifier(public_pem, revocations.is_revoked),
         clock=clock,
     )
+    kernel.extras["revocations"] = revocations
+    kernel.tasks.append(asyncio.create_task(follow(revoked_kv, revocations), name=f"{spec.name}:revocations"))
+    try:  # know the tokens revoked so far before answering anyone (bounded: an empty bucket is instant)
+        await asyncio.wait_for(revocations.ready.wait(), timeout=10)
+    except TimeoutError:
+        log.warning("the revoked-token list did not load within 10 s; it keeps loading in the background")
     for projection in spec.projections():
         runner = ProjectionRunner(engine, store, projection, spec.name)
         await runner.start()
@@ -174,6 +190,8 @@ def create_app(
     clock: Clock | None = None,
 ) -> FastAPI:
     resolved = settings or ServiceSettings.for_service(spec.name, spec.default_port)
+    if spec.preflight is not None:
+        spec.preflight()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -194,10 +212,16 @@ def create_app(
         return {"status": "ok", "service": spec.name}
 
     app.middleware("http")(correlation_middleware(spec.name))
-    app.add_middleware(ShutdownGuard, gate=gate)  # added last: outermost of our middleware
+    app.add_middleware(ShutdownGuard, gate=gate)  # outermost but for the body limit and headers below
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        # Operations data (volumes, lags, error rates) is for the scraper, not the public: with a
+        # DUCHA_METRICS_TOKEN set (required in production) it takes that bearer token.
+        if resolved.metrics_token and not hmac.compare_digest(
+                request.headers.get("authorization", "").encode(), f"Bearer {resolved.metrics_token}".encode()):
+            return error_response(401, "unauthorized", "/metrics needs the metrics bearer token",
+                                  headers={"WWW-Authenticate": "Bearer"})
         return metrics_response(app.state.kernel)
 
     @app.get("/ready", tags=["ops"], summary="readiness: NATS connected, projections caught up")
@@ -232,6 +256,7 @@ def create_app(
 
     for router in spec.routers():
         app.include_router(router)
+    app.add_middleware(SecurityHeadersMiddleware, headers=spec.response_headers)
     # Added last, so outermost: an oversized body is refused before any other work.
     app.add_middleware(BodyLimitMiddleware,
                        limits=BodyLimits(resolved.max_json_bytes, resolved.max_upload_bytes))

@@ -7,6 +7,8 @@ is reachable, else the local server at 127.0.0.1:5432/test is used. Each test ge
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 import uuid
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.js.errors
 import pytest
 from nats.aio.client import Client as NATS
 from sqlalchemy import Engine, text
@@ -24,6 +27,7 @@ from ducha.kernel.db import make_engine, sqlite_url
 from ducha.kernel.eventstore import ensure_streams
 from ducha.kernel.identity import KeyPair, TokenIssuer, generate_keys
 from ducha.kernel.natsserver import NatsServer
+from ducha.kernel.subjects import DLQ_STREAM
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -57,11 +61,56 @@ def test_database_kind() -> str:
     return os.environ.get("DUCHA_TEST_DB", "sqlite").lower()
 
 
+DEAD_LETTERS_EXPECTED = "dead_letters_expected"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{DEAD_LETTERS_EXPECTED}: the test writes dead letters on purpose (else any fails it)")
+
+
+async def dead_letters(nats_url: str, limit: int = 10) -> list[str]:
+    """What the dead-letter stream of this NATS holds: one line per message (consumer, original
+    subject and sequence, reason), at most `limit`."""
+    client = await nats.connect(nats_url, max_reconnect_attempts=1, connect_timeout=5)
+    try:
+        js = client.jetstream()
+        try:
+            info = await js.stream_info(DLQ_STREAM)
+        except nats.js.errors.NotFoundError:
+            return []
+        count = info.state.messages
+        found: list[str] = []
+        for seq in range(info.state.first_seq, info.state.first_seq + min(count, limit)):
+            msg = await js.get_msg(DLQ_STREAM, seq)
+            h = msg.headers or {}
+            found.append(f"{h.get('Ducha-Consumer')} {h.get('Ducha-Original-Subject')}"
+                         f"#{h.get('Ducha-Original-Sequence')}: {h.get('Ducha-Reason')}")
+        if count > limit:
+            found.append(f"... and {count - limit} more")
+        return found
+    finally:
+        await client.close()
+
+
+def assert_no_dead_letters(nats_url: str) -> None:
+    """Fail the test if anything was dead-lettered: a dead letter in a test is a failure, not a log
+    line. Runs in its own thread and loop (callable from sync teardown and from async tests)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        letters = pool.submit(asyncio.run, dead_letters(nats_url)).result(timeout=60)
+    if letters:
+        pytest.fail("dead letters were written:\n  " + "\n  ".join(letters), pytrace=False)
+
+
 @pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+def nats_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[NatsServer]:
+    """A real nats-server for one test. At teardown the test fails if any message was dead-lettered,
+    unless it is marked `dead_letters_expected`."""
     server = NatsServer(store_dir=tmp_path / "jetstream").start()
     try:
         yield server
+        if request.node.get_closest_marker(DEAD_LETTERS_EXPECTED) is None:
+            assert_no_dead_letters(server.url)
     finally:
         server.stop()
 

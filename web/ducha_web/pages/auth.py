@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -60,11 +61,29 @@ async def login(request: Request, account: str = Form(...), next: str = Form("/"
     return resp
 
 
+async def revoke_session_token(web: object, token: str) -> None:
+    """Signing out revokes the session's token in every service (the JetStream bucket they watch),
+    not only the cookie: a copied token stops working within seconds."""
+    import jwt
+    from ducha.kernel.revocation import revoke
+
+    kernel = getattr(web, "kernel", None)
+    claims = jwt.decode(token, options={"verify_signature": False})  # our own token, from our signed cookie
+    if not claims.get("jti"):
+        return
+    if kernel is None:
+        log.warning("sign-out: no NATS connection in this process; the token stays valid until it expires")
+        return
+    expires = datetime.fromtimestamp(int(claims.get("exp", 0)), UTC)
+    await revoke(kernel.nc.jetstream(), str(claims["jti"]), expires, kernel.settings.stream_replicas)
+
+
 @r.post("/logout", include_in_schema=False)
 async def logout(request: Request) -> Response:
     session = await session_of(request)
     if session is not None:
         check_csrf(session, await request.form())
+        await revoke_session_token(await get_web(request), session.token)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp

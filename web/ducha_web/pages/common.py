@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -39,6 +39,13 @@ def clear_flash(resp: Response, ctx: dict[str, Any]) -> Response:
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
-    if url and url.startswith("/") and not url.startswith("//") and not url.startswith("/\\"):
-        return url
-    return default
+    """`url` if it is a path on this site, else `default`: never another site (`//x`, `/\\x`, a
+    scheme), and no control characters, which browsers drop before reading `/\t/x` as `//x`."""
+    if not url or not url.startswith("/") or url.startswith("//"):
+        return default
+    if "\\" in url or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return default
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return default
+    return url

@@ -18,7 +18,7 @@ from ..labels import STATUS_ZH
 from ..runtime import check_csrf, get_web, render, require_session
 from ..services import ApiError
 from ..trend import METRIC_ZH, read_trend, series
-from .common import clear_flash, redirect, router, take_flash
+from .common import clear_flash, redirect, router, safe_next, take_flash
 
 r = router()
 LIGHT_COLORS = {"red": "#c0392b", "yellow": "#d4a017", "green": "#2e8b57"}
@@ -128,8 +128,8 @@ async def decide_content(request: Request, content_id: str, decision: str = Form
             raise
         from ..labels import error_text
 
-        return redirect(back, error_text(exc.status, exc.message), "err")
-    return redirect(back, msg)
+        return redirect(safe_next(back, "/dashboard"), error_text(exc.status, exc.message), "err")
+    return redirect(safe_next(back, "/dashboard"), msg)
 
 
 @r.post("/suggestions/{suggestion_id}/handle", include_in_schema=False)
@@ -146,5 +146,5 @@ async def handle_suggestion(request: Request, suggestion_id: str, decision: str 
             raise
         from ..labels import error_text
 
-        return redirect(back, error_text(exc.status, exc.message), "err")
-    return redirect(back, f"建议已处理：{decision}")
+        return redirect(safe_next(back, "/dashboard"), error_text(exc.status, exc.message), "err")
+    return redirect(safe_next(back, "/dashboard"), f"建议已处理：{decision}")

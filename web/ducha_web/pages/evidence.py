@@ -51,6 +51,29 @@ async def _allowed(request: Request, sha: str, problem: str) -> bool:
     return bool(await web.evidence.owners(sha) & cached[2])
 
 
+# Shown in the browser: raster images and PDF only. SVG and HTML can carry scripts that would run
+# on the workbench's origin, so they, like anything not listed, are downloaded, never rendered.
+INLINE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"})
+# Downloaded under their own type (office documents, archives, text); anything else as bytes.
+DOWNLOAD_TYPES = frozenset({
+    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/zip", "text/plain", "text/csv", "video/mp4", "audio/mpeg",
+})
+
+
+def served_as(declared: str) -> tuple[str, str]:
+    """(Content-Type, disposition) for a stored file whose uploader declared `declared`."""
+    ctype = declared.split(";", 1)[0].strip().lower()
+    if ctype in INLINE_TYPES:
+        return ctype, "inline"
+    if ctype in DOWNLOAD_TYPES:
+        return ctype, "attachment"
+    return "application/octet-stream", "attachment"
+
+
 @r.get("/evidence/{sha}", include_in_schema=False)
 async def download(request: Request, sha: str, problem: str = "") -> Response:
     if not await _allowed(request, sha, problem):
@@ -61,9 +84,7 @@ async def download(request: Request, sha: str, problem: str = "") -> Response:
         return Response("文件不存在", status_code=404, media_type="text/plain; charset=utf-8")
     data, meta = got
     name = meta.get("name") or sha
-    ctype = meta.get("content_type") or "application/octet-stream"
-    inline = ctype.startswith("image/") or ctype == "application/pdf"
-    disp = "inline" if inline else "attachment"
+    ctype, disp = served_as(meta.get("content_type") or "")
     return Response(data, media_type=ctype, headers={
         "Content-Disposition": f"{disp}; filename=\"{sha[:12]}\"; filename*=UTF-8''{quote(name)}",
         "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff",

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 from ducha.contracts.common import EvidenceRef, Id, ShortText, Text
 from ducha.contracts.rectification import DispatchKind, ReminderKind
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _utc(value: Any) -> Any:
+    # SQLite hands back the stored UTC instants without their zone; the API documents date-time
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+UtcDateTime = Annotated[datetime, BeforeValidator(_utc)]
 
 
 class Body(BaseModel):
@@ -121,7 +131,7 @@ class LedgerRow(BaseModel):
     open_reminders: int
     dispatch_count: int
     ledger_no: int | None
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class LedgerPage(BaseModel):

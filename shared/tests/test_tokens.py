@@ -1,0 +1,69 @@
+"""Access tokens: short-lived with a bounded maximum, revocable (every service honours a revocation
+within seconds), and the CLI refuses an unbounded lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+import nats
+import pytest
+
+from ducha.cli import service_specs
+from ducha.contracts import Actor, Role
+from ducha.kernel.identity import KeyPair, TokenIssuer
+from ducha.kernel.natsserver import NatsServer
+from ducha.kernel.revocation import revoke
+from ducha.testing.plugin import run_service
+
+OFFICE = Actor(id="o1", name="督查办", role=Role.OFFICE)
+
+
+def test_no_token_lives_longer_than_the_maximum(keys: KeyPair) -> None:
+    issuer = TokenIssuer(keys.private_pem)
+    with pytest.raises(ValueError):
+        issuer.issue(OFFICE, ttl=timedelta(hours=13))
+    with pytest.raises(ValueError):
+        issuer.issue(OFFICE, ttl=timedelta(0))
+    claims = jwt.decode(issuer.issue(OFFICE), options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 12 * 3600 and len(claims["jti"]) == 32
+
+
+def test_the_cli_refuses_an_unbounded_token_lifetime(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "ducha.cli", "--data-dir", str(tmp_path), "token", "--role", "office"]
+    refused = subprocess.run([*cmd, "--hours", "100"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "at most 12 hours" in refused.stderr
+    ok = subprocess.run([*cmd, "--hours", "1"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.count(".") == 2
+
+
+async def test_a_revoked_token_is_refused_by_every_service_within_seconds(
+        nats_server: NatsServer, tmp_path: Path, keys: KeyPair) -> None:
+    specs = service_specs()
+    async with run_service(specs["intake"], nats_server.url, tmp_path / "i", keys) as intake, \
+            run_service(specs["verification"], nats_server.url, tmp_path / "v", keys) as verification:
+        token = TokenIssuer(keys.private_pem).issue(OFFICE)
+        auth = {"Authorization": f"Bearer {token}"}
+        other = {"Authorization": f"Bearer {TokenIssuer(keys.private_pem).issue(OFFICE)}"}
+        for svc in (intake, verification):
+            assert (await svc.client.get("/v1/me", headers=auth)).status_code == 200
+        nc = await nats.connect(nats_server.url)
+        try:
+            await revoke(nc.jetstream(), jwt.decode(token, options={"verify_signature": False})["jti"])
+        finally:
+            await nc.close()
+        started = time.monotonic()
+        for svc in (intake, verification):
+            while (resp := await svc.client.get("/v1/me", headers=auth)).status_code != 401:
+                assert time.monotonic() - started < 5, "the revocation did not arrive within 5 s"
+                await asyncio.sleep(0.02)
+            assert "revoked" in resp.json()["error"]["message"]
+            assert (await svc.client.get("/v1/me", headers=other)).status_code == 200  # only that token
+        # a service that starts later knows the revocation before it answers
+        async with run_service(specs["rectification"], nats_server.url, tmp_path / "r", keys) as late:
+            assert (await late.client.get("/v1/me", headers=auth)).status_code == 401
