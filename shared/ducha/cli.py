@@ -154,6 +154,17 @@ def _wait_healthy(name: str, host: str, port: int, proc: subprocess.Popen[bytes]
     raise SystemExit(f"error: service {name} did not answer /health on port {port} within 60 s")
 
 
+def _token_hours(raw: str) -> float:
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of hours: {raw!r}") from None
+    if not 0 < hours <= MAX_TOKEN_TTL.total_seconds() / 3600:
+        raise argparse.ArgumentTypeError(
+            f"a token lives more than 0 and at most {MAX_TOKEN_TTL.total_seconds() / 3600:g} hours (asked: {raw})")
+    return hours
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     keys = ensure_local_keys(_data_dir(args) / "keys")
     actor = Actor(

@@ -55,7 +55,7 @@ async def follow(kv: KeyValue, revocations: RevocationList) -> None:
             elif entry.operation is None:
                 revocations.add(entry.key)
     finally:
-        await watcher.stop()
+        await watcher.stop()  # type: ignore[no-untyped-call]
 
 
 async def revoke(js: JetStreamContext, token_id: str, expires_at: datetime | None = None,
