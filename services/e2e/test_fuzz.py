@@ -118,7 +118,7 @@ def _fuzz(system: System, service: str, tokens: list[str], report: Path) -> Figu
            "--report", "ndjson", "--report-ndjson-path", str(report)]
     env = dict(os.environ, SCHEMATHESIS_HOOKS="fuzz_hooks", DUCHA_FUZZ_TOKENS=json.dumps(tokens),
                PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run(cmd, cwd=report.parent, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(cmd, cwd=report.parent, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     return _figures(report)
 

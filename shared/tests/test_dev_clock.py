@@ -40,7 +40,9 @@ def test_production_refuses_the_development_clock_offset(monkeypatch: pytest.Mon
         ServiceSettings.for_service("rectification", 8102)
     assert "DUCHA_DEV_CLOCK_OFFSET is for development only" in str(refused.value)
     monkeypatch.delenv("DUCHA_DEV_CLOCK_OFFSET")
-    assert ServiceSettings.for_service("rectification", 8102).production
+    assert ServiceSettings.for_service(  # production also needs its secrets (docs/security.md)
+        "rectification", 8102, jwt_public_key_file="/run/secrets/k", metrics_token="t" * 16,
+        database_url="postgresql+psycopg://u@db/ducha").production
 
 
 def test_a_malformed_offset_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:

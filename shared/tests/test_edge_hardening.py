@@ -86,7 +86,7 @@ async def test_an_oversized_body_is_refused_with_413_before_authentication() -> 
 
 
 async def test_a_body_without_length_is_cut_off_once_it_passes_the_limit() -> None:
-    app, ran = _echo_app(BodyLimits(json_bytes=2048, upload_bytes=8192))
+    app, _ran = _echo_app(BodyLimits(json_bytes=2048, upload_bytes=8192))
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(10):

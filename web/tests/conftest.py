@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ducha.testing.plugin import assert_no_dead_letters
 from ducha_web.devsystem import System, demo, start
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,5 +23,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     try:
         demo(sys_, problems=40)
         yield sys_
+        # the demo city and every browser action went through the projections without a dead letter
+        assert_no_dead_letters(f"nats://127.0.0.1:{sys_.ports['nats']}")
     finally:
         sys_.stop()

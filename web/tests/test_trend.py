@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ducha.contracts.base import Actor, Role
 from ducha.contracts.common import FoundBy, Severity
 from ducha.contracts.intake import IssueFedBack, IssueReported
@@ -27,7 +28,9 @@ def reported(round_id: str) -> IssueReported:
                          found_by=FoundBy.ON_SITE, publishable=False)
 
 
-async def test_trend_counts_per_round_and_day(nats_server: Any, tmp_path: Path, keys: Any) -> None:
+async def test_trend_counts_per_round_and_day(nats_server: Any, tmp_path: Path, keys: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DUCHA_WEB_AUTH", "demo")  # the workbench starts only with a sign-in setting
     async with run_service(spec(), nats_server.url, tmp_path, keys) as svc:
         kernel = svc.kernel
         day1 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # 10:00 in the city
