@@ -4,18 +4,21 @@ to a DUCHA_DEPT sequence or a date (department NATS users may not create or chan
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import nats.js.errors
 from ducha.kernel.errors import InvalidCommand, NotFound
-from ducha.kernel.http import ERROR_RESPONSES, CurrentActor, RequestBody
+from ducha.kernel.http import ERROR_RESPONSES, CurrentActor, PathId, RequestBody
 from ducha.kernel.subjects import check_token
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import Field, model_validator
 
 from .api_webhooks import department_scope
 from .deptstream import DEPT_STREAM, consumer_names, dept_subject, reset_consumer
 from .runtime import runtime
+
+# dept-<department>-<n> (deptstream.consumer_names)
+ConsumerName = Annotated[str, Path(pattern=r"^dept-[A-Za-z0-9_-]{1,64}-[0-9]{1,3}$")]
 
 router = APIRouter(prefix="/v1/departments", tags=["department stream"], responses=ERROR_RESPONSES)
 
@@ -36,7 +39,7 @@ def _names(request: Request, department: str) -> list[str]:
 
 
 @router.get("/{department}/consumers", summary="the department's DUCHA_DEPT consumers")
-async def list_consumers(department: str, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def list_consumers(department: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
     department_scope(actor, check_token(department, "department id"))
     js = request.app.state.kernel.store.js
     out = []
@@ -51,7 +54,7 @@ async def list_consumers(department: str, actor: CurrentActor, request: Request)
 
 
 @router.post("/{department}/consumers/{name}/reset", summary="restart a consumer at a sequence or a date")
-async def reset(department: str, name: str, body: Reset, actor: CurrentActor, request: Request) -> dict[str, Any]:
+async def reset(department: PathId, name: ConsumerName, body: Reset, actor: CurrentActor, request: Request) -> dict[str, Any]:
     department_scope(actor, check_token(department, "department id"))
     if name not in _names(request, department):
         raise NotFound(f"no consumer {name} of department {department}")
