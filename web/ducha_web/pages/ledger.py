@@ -17,7 +17,7 @@ from ..labels import LIGHT_ZH, SEVERITY_ZH, STATUS_ORDER, STATUS_ZH
 from ..labels import error_text
 from ..runtime import check_csrf, get_web, render, require_session
 from ..services import ApiError
-from .common import clear_flash, redirect, router, take_flash
+from .common import clear_flash, redirect, router, safe_next, take_flash
 
 r = router()
 SORTS = {"": "默认（红灯优先）", "deadline": "整改时限 ↑", "-deadline": "整改时限 ↓", "-updated": "最近更新",
@@ -117,7 +117,7 @@ async def remind_selected(request: Request) -> Response:
     check_csrf(session, form)
     web = await get_web(request)
     back = str(form.get("back") or "/ledger")
-    back = back if back.startswith("/ledger") else "/ledger"
+    back = safe_next(back, "/ledger") if back.startswith("/ledger") else "/ledger"
     ids = list(dict.fromkeys(str(v) for v in form.getlist("problem")))[:REMIND_MAX]
     text = str(form.get("text") or "").strip() or "请加快整改进度，按期报送整改材料。"
     if not ids:
