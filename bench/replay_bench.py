@@ -36,7 +36,8 @@ def all_projections() -> list[tuple[str, Projection]]:
     try:
         from ducha_web.trend import TrendProjection
 
-        out.append(("web", TrendProjection()))
+        if not any(isinstance(p, TrendProjection) for _s, p in out):
+            out.append(("web", TrendProjection()))
     except ImportError:  # the workbench is not installed
         pass
     return out

@@ -391,8 +391,23 @@ class ProjectionRunner:
                 progress(self.position)
             if loop.time() >= next_check:
                 next_check = loop.time() + 2.0
-                if await self._consumer_drained():
+                if await self._replay_drained():
                     return
+
+    async def _replay_drained(self) -> bool:
+        """Nothing left for a replay whose target was in the log before it started: the server
+        has nothing pending for the consumer and every message it delivered has been applied
+        (also right when no event matches, where the consumer's stream position runs ahead)."""
+        if self._sub is None or not self._queue.empty() or self._busy.locked():
+            return False
+        try:
+            info = await self._sub.consumer_info()
+        except Exception:  # noqa: BLE001 - consumer being recreated: ask again later
+            return False
+        delivered = info.delivered.consumer_seq if info.delivered else None
+        return bool(info.num_pending == 0 and delivered is not None
+                    and delivered == self._tracker.consumer_seq
+                    and self._queue.empty() and not self._busy.locked())
 
     # ------------------------------------------------------- read-your-writes
     async def wait_for(self, sequence: int, timeout: float = 2.0, server_every: float = 0.05) -> bool:
