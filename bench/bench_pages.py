@@ -296,7 +296,7 @@ def main() -> int:
         import os
 
         os.environ.update({k: v for k, v in system.env.items() if k.startswith("DUCHA_")})
-        settings = load_settings()
+        settings = load_settings(auth="demo")  # the bench signs demo accounts in
         if args.reuse:
             office_token = TokenMinter(settings).mint(Actor(id="P0001", name="王志强", role=Role.OFFICE))
             round_id = httpx.get(system.url("intake") + "/v1/rounds", headers={

@@ -351,7 +351,8 @@ def test_the_same_figures_on_dashboard_bulletin_export_and_api(browser: Any, sys
     shown = [(row.locator("td").nth(1).text_content(), row.locator("td").nth(5).text_content())
              for row in page.locator('[data-testid="ranking-table"] tbody tr').all()]
     # the statistics API, as any client reads it
-    token = TokenMinter(load_settings(data_dir=system.data_dir)).mint(Actor(id="P0001", name="王志强", role=Role.OFFICE))
+    token = TokenMinter(load_settings(data_dir=system.data_dir, auth="demo")).mint(
+        Actor(id="P0001", name="王志强", role=Role.OFFICE))
     api = httpx.get(system.url("verification") + "/v1/ranking", headers={"Authorization": f"Bearer {token}"},
                     timeout=30).json()["ranking"]
     stats = httpx.get(system.url("verification") + "/v1/stats", params={"by": "round"},
