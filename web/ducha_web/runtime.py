@@ -9,7 +9,7 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from ducha.kernel.calendar import city_today, local_date
@@ -80,6 +80,22 @@ async def get_web(request: Request) -> Web:
                     if kernel is not None:
                         attach(web, kernel)
                 request.app.state.web = web
+    return await _as_of(request, web)
+
+
+async def _as_of(request: Request, web: Web) -> Web:
+    """`?as_of=N`: the read-only view of the workbench at log sequence N (ducha_web.asof)."""
+    from . import asof
+
+    cached = getattr(request.state, "as_of_web", None)
+    if cached is not None:
+        return cast(Web, cached)
+    sequence = asof.requested_sequence(request)
+    if sequence is None:
+        return web
+    view = asof.view(web, sequence, await asof.moment_of(web, sequence))
+    request.state.as_of_web = view
+    return cast(Web, view)
     return web
 
 
@@ -119,6 +135,11 @@ class PageRoute(APIRoute):
                     resp = login_redirect(request)
                     resp.delete_cookie(COOKIE, path="/")
                     return resp
+                if exc.code == "as_of_building":  # a past moment being rebuilt: progress, then the page
+                    web = await get_web(request)
+                    return web.templates.TemplateResponse(request, "asof_building.html", {
+                        "session": None, "actor": None, "nav": [], "csrf": "", "progress": exc.details},
+                        status_code=202)
                 return await error_page(request, exc.status, labels.error_text(exc.status, exc.message))
 
         return route
@@ -170,6 +191,7 @@ NAV = [
     ("import", "/import", "导入", (Role.OFFICE, Role.TEAM)),
     ("public", "/public/bulletins", "公开通报", (Role.OFFICE, Role.CADRE, Role.TEAM, Role.UNIT, Role.HELPER,
                                                 Role.AUDITOR)),
+    ("asof", "/asof", "历史状态", (Role.OFFICE, Role.CADRE)),
     ("audit", "/audit", "审计核查", (Role.OFFICE, Role.AUDITOR)),
 ]
 
@@ -199,5 +221,6 @@ async def render(request: Request, template: str, session: Session | None, activ
     return web.templates.TemplateResponse(
         request, template,
         {"session": session, "actor": session.actor if session else None, "nav": nav_for(session),
-         "active": active, "csrf": session.csrf if session else "", "todo_total": todo_total, **ctx},
+         "active": active, "csrf": session.csrf if session else "", "todo_total": todo_total,
+         "as_of": getattr(getattr(request.state, "as_of_web", None), "moment", None), **ctx},
         status_code=status_code)

@@ -193,6 +193,8 @@ def create_app(
     if spec.preflight is not None:
         spec.preflight()
 
+    from ..audit.asof_http import install_as_of  # late: the audit package builds on the kernel
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         kernel = await start_kernel(spec, resolved, clock, gate)
@@ -200,12 +202,14 @@ def create_app(
         try:
             yield
         finally:
+            as_of_reads.close()
             await stop_kernel(kernel)
 
     gate = ShutdownGate()
     app = FastAPI(title=spec.title, description=spec.description, version=spec.version, lifespan=lifespan)
     app.state.shutdown_gate = gate  # `ducha.kernel.serve` opens it when uvicorn begins to stop
     install_error_handlers(app)
+    as_of_reads = install_as_of(app, spec)  # `GET /v1/...?as_of=N`: read as of log sequence N
 
     @app.get("/health", tags=["ops"], summary="liveness")
     async def health() -> dict[str, str]:

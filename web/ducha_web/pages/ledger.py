@@ -96,7 +96,7 @@ async def ledger_page(request: Request, page: int = 1) -> Response:
     )
     total = int(result.get("total", 0))
     pages = max(1, (total + size - 1) // size)
-    query = urlencode(f)
+    query = urlencode({**f, **({"as_of": request.query_params["as_of"]} if "as_of" in request.query_params else {})})
     ctx = take_flash(request)
     resp = await render(
         request, "ledger.html", session, "ledger", f=f, result=result, total=total, page=page, pages=pages,
@@ -163,7 +163,9 @@ async def ledger_export(request: Request) -> Response:
             rows.extend(chunk.get("items", []))
     described = await describe_filters(web, session, sent)
     today = web.today().isoformat()
-    body = await asyncio.to_thread(ledger_xlsx, rows, f"问题台账（导出于 {today}）", f"筛选条件：{described}")
+    moment = getattr(web, "moment", None)  # as of a past moment (ducha_web.asof)
+    title = f"问题台账（{moment.label}，导出于 {today}）" if moment else f"问题台账（导出于 {today}）"
+    body = await asyncio.to_thread(ledger_xlsx, rows, title, f"筛选条件：{described}")
     name = f"问题台账-{today}.xlsx"
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename=\"ledger-{today}.xlsx\"; "
