@@ -13,12 +13,13 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python -m venv /opt/ducha
 COPY pyproject.toml ./
+COPY contracts ./contracts
 COPY shared ./shared
 COPY services ./services
 COPY web ./web
 # A regular (not editable) install from pyproject.toml: the runtime image needs no sources.
 RUN /opt/ducha/bin/pip install --upgrade pip \
- && /opt/ducha/bin/pip install . \
+ && /opt/ducha/bin/pip install ./contracts . \
  && /opt/ducha/bin/python -m compileall -q /opt/ducha/lib
 
 # ---- runtime: the virtualenv only, as an unprivileged user -------------------------------------

@@ -15,10 +15,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.ducha-installed
-want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml contracts/pyproject.toml subscriber/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # the public contracts and the departments' subscriber kit are packages of their own
+  .venv/bin/python -m pip install --quiet -e ./contracts -e ./subscriber -e '.[dev]'
   echo "$want" > "$stamp"
 fi
 
