@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ducha_contracts import DisclosedEvent, TooNew, UnknownEventType, registry
+from ducha_contracts import Registry, TooNew, UnknownEventType, registry
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsUserPassword, PullSub
 from faststream.nats.annotations import NatsMessage
@@ -38,8 +38,10 @@ class Outdated(RuntimeError):
 
 class Follower:
     def __init__(self, department: str, *, handlers: Handlers | None = None, mirror: MirrorSink | None = None,
-                 forward: ForwardSink | None = None, retry_base: float = 1.0, retry_max: float = 30.0) -> None:
+                 forward: ForwardSink | None = None, retry_base: float = 1.0, retry_max: float = 30.0,
+                 contracts: Registry = registry) -> None:
         self.department = department
+        self.contracts = contracts
         self.handlers = handlers or Handlers()
         self.mirror = mirror
         self.forward = forward
@@ -53,7 +55,7 @@ class Follower:
     async def process(self, data: bytes, stream_sequence: int | None, keepalive: KeepAlive | None = None) -> bool:
         """Handle one message; False if it was handled before (the mirror holds its sequence)."""
         try:
-            event = registry.decode(data)
+            event = self.contracts.decode(data)
         except (UnknownEventType, TooNew) as exc:
             raise Outdated(str(exc)) from None
         if self.mirror is not None:

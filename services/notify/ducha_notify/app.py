@@ -68,9 +68,10 @@ def _reactions() -> list[Any]:
 
 
 def _routers() -> list[Any]:
-    from . import api_bulletins, api_dept, api_notify, api_webhooks, streams
+    from . import api_asyncapi, api_bulletins, api_dept, api_notify, api_webhooks, streams
 
-    return [api_webhooks.router, streams.router, api_dept.router, api_notify.router, api_bulletins.router]
+    return [api_webhooks.router, streams.router, api_dept.router, api_notify.router, api_bulletins.router,
+            api_asyncapi.router]
 
 
 def spec(settings: NotifySettings | None = None, mailer: Mailer | None = None) -> ServiceSpec:
