@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--forward-secret", default=os.environ.get("DUCHA_FORWARD_SECRET"),
                      help="HMAC key of X-Ducha-Signature (or DUCHA_FORWARD_SECRET)")
     run.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines")
+    run.add_argument("--accept-gap", action="store_true",
+                     help="start although the consumer acknowledged more than the mirror holds (see the guide)")
     sub.choices["status"].add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
@@ -55,6 +57,17 @@ async def _consumer_info(creds: Credentials, server: str, durable: str) -> Any:
         return await nc.jetstream(timeout=10).consumer_info(creds.stream, durable)
     finally:
         await nc.close()
+
+
+def gap_message(creds: Credentials, durable: str, mirrored: int, info: Any) -> str | None:
+    """The consumer acknowledged events this mirror does not hold (a database restored from a
+    backup, or a new database on a used consumer): following on would leave a hole."""
+    acked = int(info.ack_floor.stream_seq if info.ack_floor else 0)
+    if acked <= mirrored:
+        return None
+    return (f"consumer {durable} has acknowledged DUCHA_DEPT up to {acked}, but the mirror holds only up to {mirrored}. "
+            f"Ask Ducha to move the consumer back: POST /v1/departments/{creds.department}/consumers/{durable}/reset "
+            f'{{"from_sequence": {mirrored + 1}}} (notify), then run again (or --accept-gap to continue with the hole).')
 
 
 async def progress(follower: Follower, js: Any, creds: Credentials, durable: str, every: float, out: TextIO) -> None:
@@ -98,6 +111,12 @@ async def run(args: argparse.Namespace, out: TextIO = sys.stderr) -> int:
     if mirror is None and forward is None:
         print("error: give --mirror and/or --forward", file=out)
         return 2
+    if mirror is not None and not args.accept_gap:
+        info = await _consumer_info(creds, args.server, durable)
+        gap = gap_message(creds, durable, mirror.position().last_sequence, info)
+        if gap:
+            print(f"error: {gap}", file=out)
+            return 4
     follower = Follower(creds.department, mirror=mirror, forward=forward)
     app, broker = build(creds, args.server, follower, consumer=durable)
     ticker: asyncio.Task[None] | None = None
@@ -135,8 +154,8 @@ async def status(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
         report["mirror_sequence"] = position.last_sequence
         report["mirror_last_event_at"] = position.last_occurred_at.isoformat() if position.last_occurred_at else None
         report["mirror_updated_at"] = position.updated_at.isoformat() if position.updated_at else None
-    report["current"] = report["pending"] == 0 and report["unacknowledged"] == 0 and (
-        not args.mirror or report["mirror_sequence"] >= report["acknowledged_through"])
+        report["gap"] = gap_message(creds, durable, position.last_sequence, info)
+    report["current"] = report["pending"] == 0 and report["unacknowledged"] == 0 and not report.get("gap")
     if args.json:
         print(json.dumps(report, ensure_ascii=False), file=out)
     else:

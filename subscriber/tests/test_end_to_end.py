@@ -214,3 +214,16 @@ async def test_a_department_mirrors_only_its_disclosed_events_and_resumes_withou
         assert await cli.status(cli._parser().parse_args(["status", *common, "--json"]), out) == 0
         report = json.loads(out.getvalue())
         assert report["current"] is True and report["mirror_sequence"] == stored[-1]["stream_sequence"]
+
+        # a mirror restored from an old backup (here: an empty one) is refused rather than left with a hole,
+        # until Ducha moves the consumer back to what the mirror holds
+        fresh = ["--creds", str(creds), "--server", server.url, "--mirror", f"sqlite:///{tmp_path / 'restored.db'}"]
+        out = io.StringIO()
+        assert await cli.run(cli._parser().parse_args(["run", *fresh]), out) == 4
+        assert "/v1/departments/U1/consumers/dept-U1-1/reset" in out.getvalue() and '"from_sequence": 1' in out.getvalue()
+        resp = await svc.client.post("/v1/departments/U1/consumers/dept-U1-1/reset", json={"from_sequence": 1},
+                                     headers=svc.headers(UNIT1))
+        assert resp.status_code == 200, resp.text
+        out = io.StringIO()
+        assert await cli.status(cli._parser().parse_args(["status", *fresh, "--json"]), out) == 1
+        assert json.loads(out.getvalue())["pending"] == len(everything)  # all of it will be fetched again
