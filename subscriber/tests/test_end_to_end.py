@@ -36,8 +36,8 @@ from ducha.kernel.subjects import AggregateKey
 from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
 from ducha_notify.catalogue import asyncapi_document
-from ducha_notify.deptstream import DEPT_STREAM, consumer_names, dept_subject, outbox
-from ducha_notify.natsauth import DepartmentUser, render_authorization
+from ducha_notify.deptstream import DEPT_STREAM, outbox
+from ducha_notify.natsauth import DepartmentUser, credentials_document, render_authorization, write_department_files
 from ducha_notify.settings import NotifySettings
 from ducha_subscriber import Follower, build, cli, load
 from ducha_subscriber.mirror import MirrorSink, engine_for
@@ -59,12 +59,11 @@ def secured(tmp_path: Path) -> Iterator[tuple[NatsServer, str, dict[str, Departm
         server.stop()
 
 
-def creds_file(path: Path, d: DepartmentUser) -> Path:
-    """One department's entry of what `python -m ducha_notify.natsauth` writes."""
-    path.write_text(json.dumps({"user": d.user, "password": d.password, "unit_id": d.unit_id, "name": d.name,
-                                "inbox_prefix": d.inbox_prefix, "subject": dept_subject(d.unit_id),
-                                "stream": DEPT_STREAM, "consumers": consumer_names(d.unit_id)}))
-    return path
+def creds_file(directory: Path, service_pw: str, depts: dict[str, DepartmentUser], unit: str) -> Path:
+    """The file the office hands the department (`natsauth --department-dir`)."""
+    directory.mkdir()
+    write_department_files(credentials_document(service_pw, list(depts.values())), directory)
+    return directory / f"{unit}.creds"
 
 
 @pytest.fixture
@@ -136,7 +135,7 @@ async def test_a_department_mirrors_only_its_disclosed_events_and_resumes_withou
                    "P1", "U1", UNIT1)
         await wait_for(stream_has_outbox, "DUCHA_DEPT to hold the outbox")
 
-        creds = creds_file(tmp_path / "U1.creds", depts["U1"])
+        creds = creds_file(tmp_path / "creds", service_pw, depts, "U1")
         common = ["--creds", str(creds), "--server", server.url, "--mirror", mirror_url]
         mirror = MirrorSink(engine_for(mirror_url), "dept-U1-1", "U1")
 

@@ -129,8 +129,33 @@ def _write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def credentials_document(service_password: str, depts: Sequence[DepartmentUser],
+                         consumers: int = DEFAULT_CONSUMERS) -> dict[str, Any]:
+    """What the credentials file holds: the service user and each department's NATS access."""
+    return {
+        "service": {"user": SERVICE_USER, "password": service_password},
+        "departments": [
+            {"user": d.user, "password": d.password, "unit_id": d.unit_id, "name": d.name,
+             "inbox_prefix": d.inbox_prefix, "subject": dept_subject(d.unit_id), "stream": DEPT_STREAM,
+             "consumers": consumer_names(d.unit_id, consumers)}
+            for d in depts
+        ],
+    }
+
+
+def write_department_files(creds: dict[str, Any], directory: Path) -> list[Path]:
+    """One `<department>.creds` per department (0600): what the office hands each department for
+    `ducha-subscriber --creds` (never the whole file, which holds every password)."""
+    written = []
+    for entry in creds["departments"]:
+        path = directory / f"{entry['unit_id']}.creds"
+        _write_private(path, json.dumps(entry, ensure_ascii=False, indent=2) + "\n")
+        written.append(path)
+    return written
+
+
 async def generate(nats_url: str, out: Path, credentials: Path, service_password: str | None = None,
-                   consumers: int = DEFAULT_CONSUMERS) -> list[DepartmentUser]:
+                   consumers: int = DEFAULT_CONSUMERS, department_dir: Path | None = None) -> list[DepartmentUser]:
     import nats
     from ducha.contracts import registry
     from ducha.kernel.eventstore import EventStore
@@ -146,16 +171,10 @@ async def generate(nats_url: str, out: Path, credentials: Path, service_password
     service_pw = service_password or old_service or secrets.token_urlsafe(24)
     depts = department_users(units, known, helpers)
     _write_private(out, render_authorization(service_pw, depts, consumers=consumers))
-    creds = {
-        "service": {"user": SERVICE_USER, "password": service_pw},
-        "departments": [
-            {"user": d.user, "password": d.password, "unit_id": d.unit_id, "name": d.name,
-             "inbox_prefix": d.inbox_prefix, "subject": dept_subject(d.unit_id), "stream": DEPT_STREAM,
-             "consumers": consumer_names(d.unit_id, consumers)}
-            for d in depts
-        ],
-    }
+    creds = credentials_document(service_pw, depts, consumers)
     _write_private(credentials, json.dumps(creds, ensure_ascii=False, indent=2) + "\n")
+    if department_dir is not None:
+        write_department_files(creds, department_dir)
     return depts
 
 
@@ -167,8 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--service-password", default=os.environ.get("DUCHA_NATS_SERVICE_PASSWORD"))
     parser.add_argument("--consumers", type=int, default=int(os.environ.get("DUCHA_NOTIFY_DEPT_CONSUMERS", DEFAULT_CONSUMERS)),
                         help="consumers per department (as notify's DUCHA_NOTIFY_DEPT_CONSUMERS)")
+    parser.add_argument("--department-dir", type=Path,
+                        help="also write one <department>.creds per department here (for ducha-subscriber)")
     args = parser.parse_args(argv)
-    depts = asyncio.run(generate(args.nats_url, args.out, args.credentials, args.service_password, args.consumers))
+    depts = asyncio.run(generate(args.nats_url, args.out, args.credentials, args.service_password, args.consumers,
+                                 args.department_dir))
     print(f"wrote {args.out} ({len(depts)} department users) and {args.credentials}", file=sys.stderr)
     return 0
 
