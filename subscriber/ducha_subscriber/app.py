@@ -58,6 +58,8 @@ class Follower:
             event = self.contracts.decode(data)
         except (UnknownEventType, TooNew) as exc:
             raise Outdated(str(exc)) from None
+        except ValueError as exc:  # not readable at all: stopping keeps it, skipping would lose it
+            raise Outdated(f"unreadable message at DUCHA_DEPT sequence {stream_sequence}: {exc}") from None
         if self.mirror is not None:
             if stream_sequence is None:
                 raise ValueError("the mirror needs JetStream messages (a stream sequence)")
