@@ -26,12 +26,14 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class Role(StrEnum):
+    # Kept equal to Ducha's own roles by shared/tests/test_public_contracts.py.
     OFFICE = "office"  # 领导小组办公室
     TEAM = "team"  # 督查督导组
     UNIT = "unit"  # 被督查单位
     HELPER = "helper"  # 市直相关单位
     CADRE = "cadre"  # 干部监督管理部门
     PUBLIC = "public"  # 社会公众
+    AUDITOR = "auditor"  # 审计核查 (read-only)
     SYSTEM = "system"  # Ducha itself (timers, reactions)
 
 

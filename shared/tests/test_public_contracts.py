@@ -58,6 +58,10 @@ def test_public_schemas_equal_the_internal_ones_except_redactable_fields() -> No
         assert ps.get("$defs", {}) == is_.get("$defs", {}), event_type
 
 
+def test_the_public_roles_are_duchas_roles() -> None:
+    assert [r.value for r in ducha_contracts.Role] == [r.value for r in Role]
+
+
 def test_every_internal_upcaster_of_a_public_event_has_a_public_twin() -> None:
     visible = department_events()
     internal = {key for key in registry._upcasters if key[0] in visible}
