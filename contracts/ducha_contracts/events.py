@@ -10,7 +10,7 @@ from typing import Annotated, Literal  # noqa: F401
 from pydantic import Field  # noqa: F401
 
 
-from annotated_types import Ge, Le, MinLen  # noqa: F401
+from annotated_types import Ge, Le, MaxLen, MinLen  # noqa: F401
 from datetime import date, datetime  # noqa: F401
 from ducha_contracts.envelope import PublicEvent, PublicModel, Role, registry  # noqa: F401
 from enum import StrEnum  # noqa: F401
@@ -133,7 +133,7 @@ class IssueReported(PublicEvent):
     """A team found a problem (问题) at a unit, under approved inspection content."""
 
     event_type = 'IssueReported'
-    schema_version = 1
+    schema_version = 2
     context = 'intake'
     aggregate_type = 'problem'
     round_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
@@ -151,6 +151,7 @@ class IssueReported(PublicEvent):
     suggested_deadline_days: Annotated[int | None, Ge(ge=1), Le(le=730)] = Field(default=None, description="the team's suggested deadline policy, days after feedback")
     repeat_of: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = Field(default=None, description="the earlier round's problem found again (贰过) in a look-back")
     repeat_of_unit_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = None
+    supervision_no: Annotated[str, MaxLen(max_length=32)] = Field(default='', description='督办编号 people say on the phone: <year>-<round number>-<4-digit sequence of the round>, gapless per round (see SupervisionNumberIssued); empty for problems reported before v2')
 
 
 @registry.register

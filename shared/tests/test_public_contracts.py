@@ -62,10 +62,15 @@ def test_the_public_roles_are_duchas_roles() -> None:
     assert [r.value for r in ducha_contracts.Role] == [r.value for r in Role]
 
 
-def test_every_internal_upcaster_of_a_public_event_has_a_public_twin() -> None:
+def test_every_internal_upcaster_of_a_public_event_has_a_public_twin_with_the_same_result() -> None:
     visible = department_events()
     internal = {key for key in registry._upcasters if key[0] in visible}
     assert internal <= set(ducha_contracts.registry._upcasters)
+    old = {"round_id": "R1", "team_id": "T1", "content_id": "C1", "title": "旧问题", "description": "说明",
+           "category": "营商环境", "severity": "general", "found_on": "2025-06-01", "found_by": "on_site",
+           "publishable": False}
+    assert ("IssueReported", 1) in internal
+    assert ducha_contracts.registry.upcast("IssueReported", 1, dict(old)) == registry.upcast("IssueReported", 1, dict(old))
 
 
 def _envelope(payload: Any, actor: Actor) -> dict[str, Any]:
