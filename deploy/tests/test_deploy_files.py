@@ -92,6 +92,9 @@ def test_services_share_one_image_and_run_twice(compose: dict[str, Any]) -> None
             **{n: "service_healthy" for n in NATS_NODES}, "postgres": "service_healthy"
         }
     assert services["postgres"]["image"].startswith("postgres:15")
+    notify = services["notify"]["environment"]
+    assert notify["DUCHA_PRODUCTION"] == "true"
+    assert notify["DUCHA_NOTIFY_WEBHOOK_KEY"].startswith("${DUCHA_NOTIFY_WEBHOOK_KEY:?")
 
 
 def test_web_entry_routes_every_service(compose: dict[str, Any]) -> None:
@@ -209,6 +212,8 @@ def test_kubernetes_services_two_replicas_probes_and_secrets() -> None:
         assert env["DUCHA_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "ducha-nats"
         assert env["DUCHA_NATS_URL"]["value"].count("nats://") == 3
         assert container["envFrom"][0]["configMapRef"]["name"] == "ducha-config"
+    notify = {e["name"]: e for e in deployments["notify"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert notify["DUCHA_NOTIFY_WEBHOOK_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "ducha-notify"
     config = next(d for d in docs if d["kind"] == "ConfigMap")
     assert config["data"]["DUCHA_STREAM_REPLICAS"] == "3"
     assert not any(d["kind"] == "Secret" for d in docs), "secrets are created outside git"

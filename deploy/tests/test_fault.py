@@ -384,6 +384,7 @@ def test_cluster_survives_node_and_instance_loss(tmp_path: Path, cleanup: list[A
         "DUCHA_STREAM_REPLICAS": "3",
         "DUCHA_JWT_PUBLIC_KEY_FILE": str(key_file),
         "DUCHA_LOG_FORMAT": "json",
+        "DUCHA_NOTIFY_WEBHOOK_KEY": "fault-test-webhook-key-0123456789abcdef",
         **{f"DUCHA_{svc.upper()}_DATABASE_SCHEMA": schema for svc, schema in schemas.items()},
     }
     pg = make_engine(PG_URL)

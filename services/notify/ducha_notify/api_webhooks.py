@@ -24,8 +24,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field, HttpUrl
 from sqlalchemy import select
 
+from . import formats
 from . import projections as proj
+from .outbound import TargetRefused, check_registration
 from .runtime import runtime
+from .sealing import has_secret, redact, seal
 from .settings import subscription_secret
 from .subscriptions import decide_cancel, decide_replay, subscription_key
 
@@ -101,14 +104,23 @@ async def register(body: RegisterWebhook, ctx: Command, request: Request) -> dic
     for et in body.event_types:
         if et not in known:
             raise InvalidCommand(f"unknown event type {et}", field="event_types")
+    try:
+        await check_registration(str(body.url), runtime(request.app.state.kernel).allow)
+    except TargetRefused as exc:
+        raise InvalidCommand(f"this URL may not be called: {exc.reason}", field="url") from None
     sid = derived_id("subscription", ctx.command_id)[:32]
-    event = SubscriptionRegistered(unit_id=unit, url=str(body.url), event_types=tuple(body.event_types),
+    url = str(body.url)
+    key = _key(request)
+    event = SubscriptionRegistered(unit_id=unit, url=redact(url), sealed_url=seal(key, url) if has_secret(url) else "",
+                                   event_types=tuple(body.event_types),
                                    format=body.format, description=body.description, reminders=body.reminders,
                                    start_after=body.start_after)
     kernel = request.app.state.kernel
     result = await kernel.commands.run(subscription_key(sid), ctx, lambda _l: [event])
-    return {**command_answer(result, sid), "subscription_id": sid, "unit_id": unit,
-            "secret": subscription_secret(_key(request), sid), "signature_header": "X-Ducha-Signature"}
+    return {**command_answer(result, sid), "subscription_id": sid, "unit_id": unit, "url": event.url,
+            "secret": subscription_secret(key, sid), "signature_header": formats.SIGNATURE_HEADER,
+            "delivery_header": formats.DELIVERY_HEADER,
+            "signature_tolerance_seconds": formats.SIGNATURE_TOLERANCE_SECONDS}
 
 
 @router.get("", summary="webhook subscriptions (a unit: its own)", dependencies=[ReadAfter])

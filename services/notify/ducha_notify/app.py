@@ -17,12 +17,23 @@ from .mail import Mailer
 from .settings import NotifySettings
 
 
+async def startup(kernel: Any) -> None:
+    """Settings production requires are checked here, so a wrong one stops the start; the lease
+    bucket through which instances share the work is opened."""
+    from .leases import Leases
+    from .runtime import runtime
+
+    rt = runtime(kernel)
+    rt.leases = await Leases.open(kernel.nc.jetstream(timeout=10), rt.settings.lease_seconds,
+                                  kernel.settings.stream_replicas)
+
+
 async def webhook_dispatcher(kernel: Any) -> None:
     from .runtime import runtime
     from .webhooks import WebhookDispatcher
 
     rt = runtime(kernel)
-    rt.webhooks = WebhookDispatcher(kernel, rt.settings, rt.key)
+    rt.webhooks = WebhookDispatcher(kernel, rt.settings, rt.key, rt.allow, rt.leases)
     await rt.webhooks.run()
 
 
@@ -32,7 +43,7 @@ async def notification_sender(kernel: Any) -> None:
 
     rt = runtime(kernel)
     rt.sender = NotificationSender(kernel, rt)
-    await rt.sender.run()
+    await rt.leases.hold("sender", rt.sender.run)
 
 
 async def dept_publisher(kernel: Any) -> None:
@@ -46,8 +57,9 @@ async def dept_publisher(kernel: Any) -> None:
 
 async def reminder_scan(kernel: Any) -> None:
     from .reminders import scan_loop
+    from .runtime import runtime
 
-    await scan_loop(kernel)
+    await runtime(kernel).leases.hold("scan", lambda: scan_loop(kernel))
 
 
 def _projections() -> list[Any]:
@@ -85,6 +97,7 @@ def spec(settings: NotifySettings | None = None, mailer: Mailer | None = None) -
         routers=_routers,
         reactions=_reactions,
         background=(dept_publisher, webhook_dispatcher, notification_sender, reminder_scan),
+        startup=startup,
     )
     # ServiceSpec has no field for a service's own configuration; runtime() reads these.
     service.notify_settings = settings  # type: ignore[attr-defined]

@@ -14,7 +14,9 @@ from ducha.contracts.notify import WebhookFormat
 from ducha.kernel.calendar import city_minute
 
 SIGNATURE_HEADER = "X-Ducha-Signature"
-DELIVERY_HEADER = "X-Ducha-Delivery-Id"
+DELIVERY_HEADER = "X-Ducha-Delivery"
+# A receiver refuses a signature whose timestamp is further than this from its own clock.
+SIGNATURE_TOLERANCE_SECONDS = 300
 
 EVENT_LABELS: dict[str, str] = {
     "UnitRegistered": "单位登记", "UnitUpdated": "单位信息更正", "PersonRegistered": "人员登记",
@@ -97,10 +99,22 @@ def robot_text(fmt: WebhookFormat, subject: str, text: str) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """`t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>`: the timestamp is signed too, so a
+    captured delivery cannot be replayed once the receiver's tolerance has passed."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
 
 
-def verify(secret: str, body: bytes, header: str) -> bool:
-    """What a receiver does: recompute over the raw body, compare in constant time."""
-    return hmac.compare_digest(sign(secret, body), header)
+def verify(secret: str, body: bytes, header: str, now: float,
+           tolerance: float = SIGNATURE_TOLERANCE_SECONDS) -> bool:
+    """What a receiver does (the README has it in Python and Java): parse, check the timestamp
+    against its own clock, recompute over the raw body, compare in constant time."""
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .mail import Mailer, SmtpMailer
+from .outbound import AllowList
 from .settings import NotifySettings, webhook_key
 
 
@@ -15,6 +16,8 @@ class Runtime:
     settings: NotifySettings
     key: bytes
     mailer: Mailer
+    allow: AllowList = field(default_factory=AllowList)
+    leases: Any = None  # Leases, opened when the service starts
     webhooks: Any = None  # WebhookDispatcher once started
     sender: Any = None  # NotificationSender once started
     dept: Any = None  # DeptPublisher once started
@@ -31,7 +34,8 @@ def runtime(kernel: Any) -> Runtime:
         # ServiceSpec has no slot for a service's own configuration: spec() sets these attributes.
         settings = getattr(kernel.spec, "notify_settings", None) or NotifySettings()
         mailer = getattr(kernel.spec, "notify_mailer", None) or SmtpMailer(settings)
-        rt = Runtime(settings=settings, key=webhook_key(settings, kernel.settings.data_dir), mailer=mailer)
+        rt = Runtime(settings=settings, key=webhook_key(settings, kernel.settings.data_dir, kernel.settings.production), mailer=mailer,
+                     allow=AllowList.parse(settings.webhook_allow))
         kernel.extras["notify"] = rt
     return rt
 

@@ -13,7 +13,6 @@ import logging
 import time
 from typing import Any
 
-import httpx
 from ducha.contracts import SYSTEM_ACTOR
 from ducha.contracts.notify import Channel, NotificationFailed, NotificationSent, WebhookFormat
 from ducha.kernel.clock import derived_id
@@ -22,10 +21,13 @@ from ducha.kernel.commands import CommandContext
 from . import formats
 from . import notifications as n
 from .mail import ChannelUnconfigured
+from .outbound import SEAL_BROKEN, Poster
 from .projections import subscription_row
 from .reminders import notification_key
 from .runtime import Runtime, wait_or_timeout
+from .sealing import SealBroken
 from .settings import subscription_secret
+from .subscriptions import SubscriptionState, subscription_key
 
 log = logging.getLogger("ducha.notify.sender")
 MAX_PARALLEL = 16
@@ -139,11 +141,15 @@ class NotificationSender:
             raise Permanent("the robot subscription is gone")
         text = row["body"].replace("{recipient_name}", "各位")
         body = formats.robot_text(WebhookFormat(sub["format"]), row["subject"], text)
+        secret = subscription_secret(self.rt.key, sub["id"])
         headers = {"Content-Type": "application/json; charset=utf-8",
-                   formats.SIGNATURE_HEADER: formats.sign(subscription_secret(self.rt.key, sub["id"]), body),
+                   formats.SIGNATURE_HEADER: formats.sign(secret, body, int(time.time())),
                    formats.DELIVERY_HEADER: derived_id("robot", row["notification_id"], sub["id"])}
-        async with httpx.AsyncClient(timeout=self.rt.settings.webhook_timeout_seconds) as http:
-            resp = await http.post(sub["url"], content=body, headers=headers)
-        if 200 <= resp.status_code < 300:
-            return None
-        return f"HTTP {resp.status_code}"
+        state = SubscriptionState.of(await self.kernel.store.load(subscription_key(sub["id"])))
+        try:
+            url = state.target(self.rt.key)
+        except SealBroken as exc:
+            raise Permanent(SEAL_BROKEN) from exc
+        async with Poster(self.rt.allow, self.rt.settings.webhook_timeout_seconds) as http:
+            outcome = await http.post(url, body, headers)
+        return None if outcome.ok else outcome.reason

@@ -18,6 +18,8 @@ from ducha.kernel.errors import Conflict, NotFound
 from ducha.kernel.eventstore import LoadedAggregate
 from ducha.kernel.subjects import AggregateKey
 
+from .sealing import open_sealed
+
 CONTEXT = "notify"
 
 
@@ -33,7 +35,8 @@ def delivery_id(subscription_id: str, generation: int, sequence: int) -> str:
 class SubscriptionState:
     id: str
     unit_id: str = ""
-    url: str = ""
+    url: str = ""  # redacted (v2) or, for a v1 registration, in clear
+    sealed_url: str = ""
     event_types: tuple[str, ...] = ()
     format: WebhookFormat = WebhookFormat.JSON
     reminders: bool = True
@@ -42,6 +45,10 @@ class SubscriptionState:
     generation: int = 0
     cursor: int = 0  # every wanted event up to here is delivered or dead-lettered
     attempts: dict[str, int] = field(default_factory=dict)  # delivery id -> attempts so far
+
+    def target(self, key: bytes) -> str:
+        """The URL to call (SealBroken if the webhook key changed since the registration)."""
+        return open_sealed(key, self.sealed_url) if self.sealed_url else self.url
 
     def wants(self, event_type: str) -> bool:
         return not self.event_types or event_type in self.event_types
@@ -57,6 +64,7 @@ class SubscriptionState:
         p = env.payload
         if isinstance(p, SubscriptionRegistered):
             self.exists, self.unit_id, self.url, self.format = True, p.unit_id, p.url, p.format
+            self.sealed_url = p.sealed_url
             self.event_types, self.reminders, self.cursor = p.event_types, p.reminders, p.start_after
         elif isinstance(p, SubscriptionCancelled):
             self.cancelled = True

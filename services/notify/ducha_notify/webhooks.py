@@ -1,5 +1,6 @@
 """Webhook delivery: one worker (asyncio task) per active subscription, so a bad URL or a slow
-receiver only ever delays its own subscription.
+receiver only ever delays its own subscription; among several instances, only on the instance
+holding the subscription's lease (`leases.py`).
 
 A worker follows its department's part of the department stream, `ducha.dept.<unit>.>` in
 DUCHA_DEPT (so a webhook carries exactly what the disclosure policy lets the unit see, in the
@@ -8,6 +9,10 @@ dead-letter events): after a restart it continues where it stopped. Each event i
 order; a failure is retried with exponential backoff, up to the attempt limit, then dead-lettered
 and the worker moves on. Every attempt is an event (WebhookDeliveryAttempted) whose command id is
 derived from (subscription, delivery id, attempt), so nothing is recorded twice.
+
+Delivery is at least once, in order per subscription: a POST the receiver accepted but whose
+attempt was not recorded (the instance died in between) is sent again with the same delivery id.
+A graceful stop lets an attempt already sent be recorded first.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import logging
 import time
 from typing import Any
 
-import httpx
 import nats.js.errors
 from ducha.contracts import SYSTEM_ACTOR, DomainEvent
 from ducha.contracts.notify import WebhookDeadLettered, WebhookDeliveryAttempted
@@ -26,7 +30,10 @@ from ducha.kernel.commands import CommandContext
 
 from . import formats
 from .deptstream import DEPT_STREAM, dept_subject
+from .leases import Leases
+from .outbound import SEAL_BROKEN, AllowList, Outcome, Poster
 from .runtime import wait_or_timeout
+from .sealing import SealBroken
 from .settings import NotifySettings, subscription_secret
 from .subscriptions import SubscriptionState, delivery_id, subscription_key
 
@@ -44,10 +51,13 @@ async def next_event(kernel: Any, department: str, after: int) -> tuple[int, str
 
 
 class WebhookWorker:
-    def __init__(self, kernel: Any, subscription_id: str, settings: NotifySettings, key: bytes) -> None:
+    def __init__(self, kernel: Any, subscription_id: str, settings: NotifySettings, key: bytes,
+                 allow: AllowList) -> None:
         self.kernel = kernel
         self.id = subscription_id
         self.settings = settings
+        self.allow = allow
+        self.key = key
         self.secret = subscription_secret(key, subscription_id)
         self.wake = asyncio.Event()
 
@@ -55,7 +65,7 @@ class WebhookWorker:
         return SubscriptionState.of(await self.kernel.store.load(subscription_key(self.id)))
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_seconds, follow_redirects=False) as http:
+        async with Poster(self.allow, self.settings.webhook_timeout_seconds) as http:
             position, generation = -1, -1
             while True:
                 state = await self.state()
@@ -75,7 +85,7 @@ class WebhookWorker:
                 if await self.deliver(http, state, seq, event_type, data):
                     position = seq
 
-    async def deliver(self, http: httpx.AsyncClient, state: SubscriptionState,
+    async def deliver(self, http: Poster, state: SubscriptionState,
                       seq: int, event_type: str, data: bytes) -> bool:
         """Deliver one event until it succeeds or is dead-lettered; False if the subscription
         changed meanwhile (cancelled or replayed)."""
@@ -83,7 +93,6 @@ class WebhookWorker:
         body = formats.render(state.format, seq, data, did, self.id)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            formats.SIGNATURE_HEADER: formats.sign(self.secret, body),
             formats.DELIVERY_HEADER: did,
             "X-Ducha-Sequence": str(seq),
             "X-Ducha-Event-Type": event_type,
@@ -92,17 +101,19 @@ class WebhookWorker:
         attempt = state.attempts.get(did, 0)
         while True:
             attempt += 1
-            ok, status, error, ms = await self._post(http, state.url, body, headers)
-            await self._record(WebhookDeliveryAttempted(
+            # signed per attempt: a retry carries a fresh timestamp and the same delivery id
+            headers[formats.SIGNATURE_HEADER] = formats.sign(self.secret, body, int(time.time()))
+            outcome = await self._post(http, state, body, headers)
+            await self._record_even_when_stopping(WebhookDeliveryAttempted(
                 delivery_id=did, generation=state.generation, source_sequence=seq,
-                source_event_type=event_type, attempt=attempt, ok=ok, status_code=status,
-                error=error[:500], duration_ms=ms), f"{did}:a{attempt}")
-            if ok:
+                source_event_type=event_type, attempt=attempt, ok=outcome.ok, status_code=outcome.status_code,
+                error=outcome.reason, duration_ms=outcome.duration_ms), f"{did}:a{attempt}")
+            if outcome.ok:
                 return True
             if attempt >= self.settings.webhook_max_attempts:
                 await self._record(WebhookDeadLettered(
                     delivery_id=did, generation=state.generation, source_sequence=seq,
-                    source_event_type=event_type, attempts=attempt, last_error=error[:500]), f"{did}:dead")
+                    source_event_type=event_type, attempts=attempt, last_error=outcome.reason), f"{did}:dead")
                 return True
             delay = min(self.settings.webhook_backoff_seconds * 2 ** (attempt - 1), self.settings.webhook_backoff_max_seconds)
             self.wake.clear()
@@ -111,17 +122,22 @@ class WebhookWorker:
             if fresh.cancelled or fresh.generation != state.generation:
                 return False
 
-    async def _post(self, http: httpx.AsyncClient, url: str, body: bytes,
-                    headers: dict[str, str]) -> tuple[bool, int | None, str, int]:
-        started = time.monotonic()
+    async def _post(self, http: Poster, state: SubscriptionState, body: bytes, headers: dict[str, str]) -> Outcome:
         try:
-            resp = await http.post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return False, None, f"{type(exc).__name__}: {exc}", int((time.monotonic() - started) * 1000)
-        ms = int((time.monotonic() - started) * 1000)
-        if 200 <= resp.status_code < 300:
-            return True, resp.status_code, "", ms
-        return False, resp.status_code, f"HTTP {resp.status_code}: {resp.text[:200]}", ms
+            url = state.target(self.key)
+        except SealBroken:
+            return Outcome(False, None, SEAL_BROKEN, 0)
+        return await http.post(url, body, headers)
+
+    async def _record_even_when_stopping(self, payload: DomainEvent, tag: str) -> None:
+        """Record an attempt that was made; a stop arriving meanwhile waits for the record (bounded
+        by the append timeout), so a graceful stop never resends what the receiver already has."""
+        task = asyncio.ensure_future(self._record(payload, tag))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait([task], timeout=4)
+            raise
 
     async def _record(self, payload: DomainEvent, tag: str) -> None:
         ctx = CommandContext(SYSTEM_ACTOR, derived_id("webhook-record", self.id, tag))
@@ -129,12 +145,15 @@ class WebhookWorker:
 
 
 class WebhookDispatcher:
-    """Starts and stops one worker per active subscription (from the subscriptions projection)."""
+    """Starts and stops one worker per active subscription (from the subscriptions projection).
+    Among several instances, a worker runs only where its subscription's lease is held."""
 
-    def __init__(self, kernel: Any, settings: NotifySettings, key: bytes) -> None:
+    def __init__(self, kernel: Any, settings: NotifySettings, key: bytes, allow: AllowList, leases: Leases) -> None:
         self.kernel = kernel
         self.settings = settings
         self.key = key
+        self.allow = allow
+        self.leases = leases
         self.workers: dict[str, tuple[WebhookWorker, asyncio.Task[None]]] = {}
 
     def poke(self, subscription_id: str | None = None) -> None:
@@ -155,8 +174,9 @@ class WebhookDispatcher:
                             exc = current[1].exception()
                             if exc is not None:
                                 log.error("webhook worker %s stopped: %r; restarting", sid, exc)
-                        worker = WebhookWorker(self.kernel, sid, self.settings, self.key)
-                        self.workers[sid] = (worker, asyncio.create_task(worker.run(), name=f"webhook:{sid}"))
+                        worker = WebhookWorker(self.kernel, sid, self.settings, self.key, self.allow)
+                        task = asyncio.create_task(self.leases.hold(f"webhook.{sid}", worker.run), name=f"webhook:{sid}")
+                        self.workers[sid] = (worker, task)
                 for sid in list(self.workers):
                     if sid not in active:
                         self.workers.pop(sid)[1].cancel()

@@ -90,6 +90,8 @@ class Receiver:
     `delay` are what it answers; `stop()` closes it (connections too), `start()` opens it again
     on the same port."""
 
+    SECRET_ANSWER = "internal-secret-7f3a"  # what a non-2xx answer says; must never reach the log
+
     def __init__(self, status: int = 200, delay: float = 0.0) -> None:
         from ducha.kernel.natsserver import free_port
 
@@ -131,7 +133,7 @@ class Receiver:
                 line = await reader.readline()
                 if not line:
                     return
-                headers: dict[str, str] = {}
+                headers: dict[str, str] = {":target": line.decode().split(" ")[1]}
                 while True:
                     h = await reader.readline()
                     if h in (b"\r\n", b"\n", b""):
@@ -143,7 +145,9 @@ class Receiver:
                     await asyncio.sleep(self.delay)
                 status = self.status
                 self.requests.append((headers, body, status))
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok".encode())
+                answer = "ok" if 200 <= status < 300 else self.SECRET_ANSWER
+                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: {len(answer)}\r\n"
+                             f"Content-Type: text/plain\r\n\r\n{answer}".encode())
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             return
@@ -172,7 +176,7 @@ def fast_settings(**overrides: Any) -> Any:
     from ducha_notify.settings import NotifySettings
 
     values: dict[str, Any] = {
-        "webhook_key": "test-key", "webhook_timeout_seconds": 1.0, "webhook_max_attempts": 60, "webhook_backoff_seconds": 0.05,
+        "webhook_key": "test-webhook-key-of-at-least-32-characters", "webhook_allow": "127.0.0.1/32", "webhook_timeout_seconds": 1.0, "webhook_max_attempts": 60, "webhook_backoff_seconds": 0.05,
         "webhook_backoff_max_seconds": 0.2, "poll_seconds": 0.1, "smtp_timeout_seconds": 2.0, "send_backoff_seconds": 0.1,
         "send_max_attempts": 3, "scan_interval_seconds": 3600.0,
     }

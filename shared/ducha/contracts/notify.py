@@ -37,17 +37,28 @@ class WebhookFormat(StrEnum):
 
 @registry.register
 class SubscriptionRegistered(_Notify):
-    """A department registered a webhook for its unit's events."""
+    """A department registered a webhook for its unit's events. v2: `url` is redacted (robot keys,
+    tokens, passwords masked as `***`) and `sealed_url` holds the whole URL encrypted with the
+    service's webhook key; v1 stored the URL in clear (read as v2 with no sealed URL)."""
 
     event_type = "SubscriptionRegistered"
+    schema_version = 2
     aggregate_type = "subscription"
     unit_id: Id
-    url: str = Field(min_length=8, max_length=2000)
+    url: str = Field(min_length=8, max_length=2000, description="the URL with its secret parts masked")
+    sealed_url: str = Field(default="", max_length=4000,
+                            description="the whole URL, encrypted (Fernet) with a key derived from the webhook key; "
+                                        "empty when the URL has no secret part")
     event_types: tuple[ShortText, ...] = Field(default=(), description="empty: every event type")
     format: WebhookFormat = WebhookFormat.JSON
     description: str = ""
     reminders: bool = Field(default=True, description="a robot format also receives the unit's reminders")
     start_after: int = Field(default=0, ge=0, description="deliver events after this log sequence")
+
+
+@registry.upcaster("SubscriptionRegistered", 1)
+def _subscription_registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "sealed_url": ""}
 
 
 @registry.register

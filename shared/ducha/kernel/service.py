@@ -55,6 +55,9 @@ class ServiceSpec:
     # Background work (timers, reactions) started after the projections; each returns when
     # cancelled. Given the kernel so it needs no globals.
     background: Sequence[Callable[["Kernel"], Coroutine[Any, Any, None]]] = ()
+    # Checks and one-time setup when the service starts, before its projections: an exception
+    # (e.g. a ConfigError for a setting production requires) stops the start.
+    startup: Callable[["Kernel"], Coroutine[Any, Any, None]] | None = None
     version: str = "0.1.0"
     # Added to (or replacing) the kernel's security headers on every response, e.g. a page CSP.
     response_headers: Mapping[str, str] = field(default_factory=dict)
@@ -145,6 +148,16 @@ async def start_kernel(
         await asyncio.wait_for(revocations.ready.wait(), timeout=10)
     except TimeoutError:
         log.warning("the revoked-token list did not load within 10 s; it keeps loading in the background")
+    if spec.startup is not None:
+        try:
+            await spec.startup(kernel)
+        except BaseException:
+            for task in kernel.tasks:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await nc.close()
+            engine.dispose()
+            raise
     for projection in spec.projections():
         runner = ProjectionRunner(engine, store, projection, spec.name)
         await runner.start()
