@@ -12,7 +12,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ import httpx
 import nats
 import pytest
 from ducha.contracts import registry
-from ducha.contracts.intake import IssueFedBack
 from ducha.kernel.clock import SystemClock
 from ducha.kernel.commands import CommandRunner
 from ducha.kernel.eventstore import EventStore
@@ -29,12 +27,17 @@ from ducha.kernel.natsserver import NatsServer, free_port
 from ducha.testing.plugin import drop_schema, fresh_database_url
 from ducha_notify.leases import BUCKET
 
-from .conftest import UNIT1, Receiver, issue, make_emit, seed_directory, wait_until  # type: ignore[import-not-found]
+from .conftest import (  # type: ignore[import-not-found]
+    UNIT1,
+    Receiver,
+    fed_back_issue,
+    make_emit,
+    seed_directory,
+    wait_until,
+)
 from .test_webhooks import at_least_once_in_order  # type: ignore[import-not-found]
 
 LEASE_SECONDS = 3.0
-FED_BACK = IssueFedBack(responsible_person="张三", commit_deadline_by=date(2026, 1, 9), max_deadline=date(2026, 3, 31),
-                        requirements="限期整改", fed_back_at="2026-01-06T10:00:00Z")
 
 
 class Instance:
@@ -113,11 +116,9 @@ async def test_two_instances_each_side_effect_once_and_failover_on_sigkill(
         sid = resp.json()["subscription_id"]
         titles = [f"问题{i}" for i in range(30)]
         fed_back = 0
-        for i, title in enumerate(titles[:20]):
-            await emit(issue(title), f"P{i}", "U1")
-            if i % 5 == 0:
-                await emit(FED_BACK, f"P{i}", "U1")
-                fed_back += 1
+        for i, title in enumerate(titles[:20]):  # fed back (交办): only then may the unit see a problem
+            await fed_back_issue(emit, title, f"P{i}", "U1")
+            fed_back += 1
         await wait_until(lambda: len(receiver.accepted) >= 5, timeout=30)
 
         # kill the instance that delivers to this subscription, in the middle of its deliveries
@@ -128,10 +129,8 @@ async def test_two_instances_each_side_effect_once_and_failover_on_sigkill(
         victim.proc.send_signal(signal.SIGKILL)
         killed_at, received_before = time.monotonic(), len(receiver.requests)
         for i, title in enumerate(titles[20:], start=20):
-            await emit(issue(title), f"P{i}", "U1")
-            if i % 5 == 0:
-                await emit(FED_BACK, f"P{i}", "U1")
-                fed_back += 1
+            await fed_back_issue(emit, title, f"P{i}", "U1")
+            fed_back += 1
 
         # the victim's request in flight may still land; one more is the survivor's for sure
         await wait_until(lambda: len(receiver.requests) > received_before + 1, timeout=30)

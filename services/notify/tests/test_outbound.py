@@ -25,7 +25,7 @@ from .conftest import (  # type: ignore[import-not-found]
     UNIT1,
     Receiver,
     fast_settings,
-    issue,
+    fed_back_issue,
     make_emit,
     seed_directory,
     wait_until,
@@ -133,7 +133,7 @@ async def test_robot_keys_never_reach_the_log_and_still_reach_the_robot(nats_ser
         assert resp.status_code == 201, resp.text
         sid = resp.json()["subscription_id"]
         assert resp.json()["url"] == f"{robot.url}?key=***&x=***"
-        await emit(issue("问题甲"), "P1", "U1")
+        await fed_back_issue(emit, "问题甲", "P1", "U1")
         await wait_until(lambda: robot.accepted)
         assert robot.accepted[0][0][":target"] == "/hook?key=ROBOT-KEY-5f1e9c2a77&x=1"
         listed = await svc.client.get("/v1/webhooks", headers=svc.headers(UNIT1))
