@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import nats
+import pytest
 from ducha.cli import service_specs
 from ducha.contracts import Actor, Role
 from ducha.disclosure import ProblemFacts, Stage, Viewer, may_publish, may_see_problem
@@ -265,7 +266,8 @@ def check_told(events: list[dict[str, Any]], actor: Actor) -> None:
         assert "DeadlineSet" not in kinds and "HelpRequested" not in kinds and "HelperAssigned" in kinds
 
 
-async def test_every_path_discloses_exactly_what_the_policy_allows(tmp_path: Path, keys: KeyPair) -> None:
+async def test_every_path_discloses_exactly_what_the_policy_allows(tmp_path: Path, keys: KeyPair,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from ducha_notify.natsauth import DepartmentUser, render_authorization
 
     W.teams.clear()
@@ -278,6 +280,7 @@ async def test_every_path_discloses_exactly_what_the_policy_allows(tmp_path: Pat
     url = server.url.replace("nats://", f"nats://ducha:{service_pw}@")
     clock = ManualClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     specs = service_specs()
+    monkeypatch.setenv("DUCHA_NOTIFY_WEBHOOK_ALLOW", "127.0.0.1/32")  # the local receiver is internal
     receiver = Receiver()
     hook = await receiver.start()
     try:
