@@ -89,8 +89,11 @@ def _key(request: Request) -> bytes:
 class Registered(CommandAnswer):
     subscription_id: str = Field(description="deprecated: the same as `id`")
     unit_id: str
+    url: str = Field(description="the URL as stored and shown: robot keys, tokens and passwords masked as ***")
     secret: str
-    signature_header: str
+    signature_header: str = Field(description="`t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.\" + body>`")
+    delivery_header: str = Field(description="the stable delivery id: deduplicate by it (at-least-once)")
+    signature_tolerance_seconds: int
 
 
 class SubscriptionAnswer(CommandAnswer):
