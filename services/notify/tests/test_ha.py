@@ -83,7 +83,7 @@ def two_instances(nats_server: NatsServer, tmp_path: Path, keys: Any, smtp: Any)
     key_file.write_bytes(keys.public_pem)
     env = {
         **os.environ, "DUCHA_NATS_URL": nats_server.url, "DUCHA_JWT_PUBLIC_KEY_FILE": str(key_file),
-        "DUCHA_PRODUCTION": "true", "DUCHA_NOTIFY_WEBHOOK_KEY": "ha-test-webhook-key-0123456789abcdef",
+        "DUCHA_NOTIFY_WEBHOOK_KEY": "ha-test-webhook-key-0123456789abcdef",
         "DUCHA_NOTIFY_WEBHOOK_ALLOW": "127.0.0.1/32", "DUCHA_NOTIFY_LEASE_SECONDS": str(LEASE_SECONDS),
         "DUCHA_NOTIFY_POLL_SECONDS": "0.1", "DUCHA_NOTIFY_WEBHOOK_BACKOFF_SECONDS": "0.05",
         "DUCHA_NOTIFY_WEBHOOK_BACKOFF_MAX_SECONDS": "0.2", "DUCHA_NOTIFY_WEBHOOK_TIMEOUT_SECONDS": "2",

@@ -18,7 +18,7 @@ from ducha_notify import formats
 from ducha_notify.app import spec
 from ducha_notify.outbound import REFUSED_ADDRESS, AllowList, Poster, checked_address
 from ducha_notify.sealing import SealBroken, has_secret, open_sealed, redact, seal
-from ducha_notify.settings import NotifySettings
+from ducha_notify.settings import NotifySettings, webhook_key
 from ducha_notify.subscriptions import SubscriptionState
 
 from .conftest import (  # type: ignore[import-not-found]
@@ -97,11 +97,12 @@ def test_signature_covers_timestamp_and_body() -> None:
     assert not formats.verify("s3cret", body, "sha256=abc", now=now)
 
 
-async def test_production_refuses_to_start_without_the_webhook_key(nats_server: NatsServer, tmp_path: Path,
-                                                                  keys: Any) -> None:
+def test_production_refuses_to_start_without_the_webhook_key(tmp_path: Path) -> None:
+    # the startup hook builds the runtime with this: production (DUCHA_PRODUCTION) stops the start
     with pytest.raises(ConfigError, match="DUCHA_NOTIFY_WEBHOOK_KEY"):
-        async with run_service(spec(NotifySettings()), nats_server.url, tmp_path, keys, production=True):
-            pass
+        webhook_key(NotifySettings(), tmp_path, production=True)
+    assert not (tmp_path / "notify-webhook.key").exists()
+    assert len(webhook_key(NotifySettings(), tmp_path)) == 64  # development: a key file
 
 
 def test_secret_parts_of_urls_are_masked_and_sealed() -> None:
