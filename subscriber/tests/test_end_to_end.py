@@ -103,7 +103,7 @@ async def test_a_department_mirrors_only_its_disclosed_events_and_resumes_withou
         secured: Any, tmp_path: Path, keys: KeyPair, mirror_url: str) -> None:
     server, service_pw, depts = secured
     service_url = server.url.replace("nats://", f"nats://ducha:{service_pw}@")
-    settings = NotifySettings(webhook_key="test-key", poll_seconds=0.1, scan_interval_seconds=3600.0,
+    settings = NotifySettings(webhook_key="subscriber-test-webhook-key-0123456789", poll_seconds=0.1, scan_interval_seconds=3600.0,
                               smtp_host="127.0.0.1")
     async with run_service(spec(settings), service_url, tmp_path / "notify", keys) as svc:
         async def emit(payload: DomainEvent, agg: str, unit: str | None, actor: Actor = OFFICE) -> None:

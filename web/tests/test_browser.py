@@ -14,7 +14,8 @@ from __future__ import annotations
 import io
 import re
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,16 @@ class User:
     def go(self, path: str) -> Any:
         self.page.goto(self.base + path)
         return self.page
+
+    def go_until(self, path: str, ready: Callable[[Any], bool], seconds: float = 30.0) -> Any:
+        """A person who signs in fresh holds no log sequence to wait for, and another service's
+        projection catches up on its own time: look again, as they would, until the page shows it."""
+        deadline = time.monotonic() + seconds
+        page = self.go(path)
+        while not ready(page) and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+            page = self.go(path)
+        return page
 
     def shot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -229,7 +240,8 @@ def test_the_life_of_a_problem_through_the_pages(browser: Any, system: System, t
     assert "已指派帮扶单位" in office.flash()
     office.close()
     helper = User(browser, system, "P2H01")
-    assert int(helper.page.inner_text('[data-queue="help_report"] .n')) >= 1
+    home = helper.go_until("/helper", lambda p: int(p.inner_text('[data-queue="help_report"] .n')) >= 1)
+    assert int(home.inner_text('[data-queue="help_report"] .n')) >= 1
     helper.page.locator(f'[data-testid="ledger-table"] a[href="/problems/{pid}"]').first.click()
     helper.page.wait_for_load_state()
     assert "浏览器测试" in helper.page.inner_text("h1"), helper.page.inner_text("main")[:500]
