@@ -165,14 +165,19 @@ def integrity_router() -> APIRouter:
     router = APIRouter(prefix="/v1/audit", tags=["audit"])
     forbidden_or_missing = error_responses(401, 403, 404, 422)
 
+    async def admitted(request: Request, actor: Actor, action: str, **details: Any) -> JetStreamContext:
+        """Every use of the audit pages is itself on record, so the check and the record go together."""
+        require_audit_role(actor)
+        js: JetStreamContext = request.app.state.kernel.nc.jetstream()
+        await ensure_audit_stream(js)
+        await record_access(js, actor, action, **details)
+        return js
+
     @router.get("/status", summary="审计核查：latest checkpoint and verification run (office, auditor)",
                 responses=forbidden_or_missing)
     async def status(request: Request, actor: CurrentActor) -> dict[str, Any]:
-        require_audit_role(actor)
+        js = await admitted(request, actor, "status")
         kernel = request.app.state.kernel
-        js = kernel.nc.jetstream()
-        await ensure_audit_stream(js)
-        await record_access(js, actor, "status")
         runs = await _records(js, VERIFICATION_SUBJECT, 1)
         return {
             "checkpoint": _checkpoint_dict(await last_checkpoint(js)),
@@ -184,30 +189,22 @@ def integrity_router() -> APIRouter:
     @router.post("/verifications", summary="verify the whole log now and record the result (office, auditor)",
                  responses=error_responses(401, 403, 404, 409, 422))
     async def verify_now(request: Request, actor: CurrentActor) -> dict[str, Any]:
-        require_audit_role(actor)
+        await admitted(request, actor, "verify")
         kernel = request.app.state.kernel
-        await ensure_audit_stream(kernel.nc.jetstream())
-        await record_access(kernel.nc.jetstream(), actor, "verify")
         return await run_verification(kernel, f"{actor.role.value}:{actor.id}", _key(kernel))
 
     @router.get("/verifications", summary="recent verification runs, newest first (office, auditor)",
                 responses=forbidden_or_missing)
     async def verifications(request: Request, actor: CurrentActor,
                             limit: int = Query(10, ge=1, le=100)) -> dict[str, Any]:
-        require_audit_role(actor)
-        js = request.app.state.kernel.nc.jetstream()
-        await ensure_audit_stream(js)
-        await record_access(js, actor, "verifications")
+        js = await admitted(request, actor, "verifications")
         return {"items": await _records(js, VERIFICATION_SUBJECT, limit)}
 
     @router.get("/accesses", summary="who used the audit pages, newest first (office, auditor)",
                 responses=forbidden_or_missing)
     async def accesses(request: Request, actor: CurrentActor,
                        limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        require_audit_role(actor)
-        js = request.app.state.kernel.nc.jetstream()
-        await ensure_audit_stream(js)
-        await record_access(js, actor, "accesses")
+        js = await admitted(request, actor, "accesses")
         return {"items": await _records(js, ACCESS_SUBJECT, limit)}
 
     @router.get("/exports", summary="download a unit's or a round's export file (office, auditor)",
@@ -225,10 +222,8 @@ def integrity_router() -> APIRouter:
             check_token(which, "unit" if unit else "round")
         except ValueError as exc:
             raise InvalidCommand(str(exc), field="unit" if unit else "round") from None
+        await admitted(request, actor, "export", unit=unit, round=round)
         kernel = request.app.state.kernel
-        js = kernel.nc.jetstream()
-        await ensure_audit_stream(js)
-        await record_access(js, actor, "export", unit=unit, round=round)
         folder = Path(tempfile.mkdtemp(prefix="ducha-export-"))
         path = folder / "export.jsonl"
         header = await export(kernel.nc, path, round_id=round, unit_id=unit, key=_key(kernel))
