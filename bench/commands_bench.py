@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
 from collections import defaultdict
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 

@@ -21,9 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import nats
-from nats.aio.client import Client as NATS
-from sqlalchemy import text
-
 from ducha.contracts import Actor, DomainEvent, Envelope, Role
 from ducha.kernel.commands import CommandContext, CommandRunner
 from ducha.kernel.db import make_engine, sqlite_url
@@ -32,6 +29,8 @@ from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.projection import ProjectionRunner
 from ducha.kernel.subjects import EVENT_STREAM, AggregateKey
 from ducha.testing.sample import CounterIncremented, CounterOpened, CounterProjection, test_registry
+from nats.aio.client import Client as NATS
+from sqlalchemy import text
 
 ACTOR = Actor(id="bench", name="基准", role=Role.OFFICE)
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -179,9 +178,8 @@ class BatchedCounterProjection(CounterProjection):
     name = "kt_counters_batched"
 
     def apply_batch(self, conn: Any, events: Any) -> None:
-        from sqlalchemy import bindparam, update
-
         from ducha.testing.sample import counters
+        from sqlalchemy import bindparam, update
 
         opened = [e for e in events if isinstance(e.payload, CounterOpened)]
         if opened:

@@ -19,7 +19,7 @@ from .envelope import (
     UnknownEventType,
     registry,
 )
-from .events import *  # noqa: F403  (registers the event classes)
+from .events import *
 from .events import DEPARTMENT_EVENTS, REDACTABLE
 
 STREAM = "DUCHA_DEPT"

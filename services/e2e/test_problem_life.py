@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from ducha.cli import service_specs
 from ducha.contracts import Actor, Role
 from ducha.kernel.clock import ManualClock

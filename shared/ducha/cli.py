@@ -193,10 +193,9 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 async def _rebuild(spec: ServiceSpec, settings: Any) -> dict[str, Any]:
+    from .audit.replay import Progress
     from .clisupport import connect
     from .kernel.rebuild import rebuild_service
-
-    from .audit.replay import Progress
 
     bar = Progress()
 

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from nats.aio.client import Client as NATS
-
 from ducha.kernel.eventstore import EventStore
 from ducha.testing.sample import test_registry
+from nats.aio.client import Client as NATS
 
 
 @pytest.fixture

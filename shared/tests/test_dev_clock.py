@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from ducha.kernel.clock import ManualClock, OffsetClock, SystemClock, parse_offset
 from ducha.kernel.config import ConfigError, ServiceSettings
 

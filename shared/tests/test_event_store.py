@@ -7,14 +7,13 @@ import json
 
 import nats.js.errors
 import pytest
-from ducha.testing.sample import CounterIncremented, CounterOpened, test_registry
-
 from ducha.contracts import Actor, Role
 from ducha.contracts.registry import MalformedEvent
 from ducha.kernel.commands import CommandContext, CommandRunner
 from ducha.kernel.errors import Conflict
 from ducha.kernel.eventstore import ConcurrencyConflict, EventStore, LoadedAggregate
 from ducha.kernel.subjects import EVENT_STREAM, AggregateKey, unit_filter
+from ducha.testing.sample import CounterIncremented, CounterOpened, test_registry
 
 OFFICE = Actor(id="o1", name="办公室", role=Role.OFFICE)
 

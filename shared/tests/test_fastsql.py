@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ducha.kernel.fastsql import FastConnection, PlanCache
+from ducha.kernel.natsfast import parse_header_lines
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -21,9 +23,6 @@ from sqlalchemy import (
     select,
     update,
 )
-
-from ducha.kernel.fastsql import FastConnection, PlanCache
-from ducha.kernel.natsfast import parse_header_lines
 
 meta = MetaData()
 rows = Table(

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import nats
-
 from ducha.contracts import registry
 from ducha.kernel.eventstore import EventStore
 from ducha.kernel.http import scoped_command_id

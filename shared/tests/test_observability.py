@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
 from ducha.cli import service_specs
 from ducha.contracts import Actor, Role
 from ducha.contracts.intake import RoundOpened

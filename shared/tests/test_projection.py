@@ -14,15 +14,13 @@ from pathlib import Path
 
 import nats
 import pytest
-from sqlalchemy import Engine, select
-
 from ducha.contracts import Actor, Role
 from ducha.kernel.commands import CommandContext, CommandRunner
 from ducha.kernel.db import make_engine
 from ducha.kernel.eventstore import EventStore
 from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.projection import ProjectionRunner, positions
-from ducha.kernel.subjects import AggregateKey, DLQ_STREAM
+from ducha.kernel.subjects import DLQ_STREAM, AggregateKey
 from ducha.testing.plugin import drop_schema, fresh_database_url
 from ducha.testing.sample import (
     CounterIncremented,
@@ -32,6 +30,7 @@ from ducha.testing.sample import (
     dump,
     total_increments,
 )
+from sqlalchemy import Engine, select
 
 OFFICE = Actor(id="o1", name="办公室", role=Role.OFFICE)
 

@@ -6,8 +6,6 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine
-
 from ducha.contracts import Actor, DomainEvent, Envelope, Role
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext, CommandRunner
@@ -15,6 +13,7 @@ from ducha.kernel.eventstore import EventStore
 from ducha.kernel.reaction import Reaction, ReactionRunner
 from ducha.kernel.subjects import AggregateKey, event_type_filter
 from ducha.testing.sample import CounterIncremented, CounterOpened
+from sqlalchemy import Engine
 
 OFFICE = Actor(id="o1", name="办公室", role=Role.OFFICE)
 SYSTEM = Actor(id="system", name="系统", role=Role.SYSTEM)

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from ducha.cli import service_specs
 from ducha.contracts import Actor, Role
 from ducha.kernel.identity import KeyPair, TokenIssuer, generate_keys

@@ -10,12 +10,11 @@ from typing import Any
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import StreamingResponse
-
 from ducha.kernel.natsserver import free_port
 from ducha.kernel.serve import GracefulServer
 from ducha.kernel.shutdown import ShutdownGate, ShutdownGuard
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 
 GRACE = 0.5
 

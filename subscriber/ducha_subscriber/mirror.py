@@ -19,8 +19,24 @@ from datetime import datetime
 from typing import Any
 
 from ducha_contracts import DisclosedEvent
-from sqlalchemy import (BigInteger, Boolean, Column, Connection, Date, DateTime, Engine, Integer, MetaData, String,
-                        Table, Text, create_engine, insert, select, update)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+    update,
+)
 
 metadata = MetaData()
 position = Table(

@@ -37,7 +37,12 @@ from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
 from ducha_notify.catalogue import asyncapi_document
 from ducha_notify.deptstream import DEPT_STREAM, outbox
-from ducha_notify.natsauth import DepartmentUser, credentials_document, render_authorization, write_department_files
+from ducha_notify.natsauth import (
+    DepartmentUser,
+    credentials_document,
+    render_authorization,
+    write_department_files,
+)
 from ducha_notify.settings import NotifySettings
 from ducha_subscriber import Follower, build, cli, load
 from ducha_subscriber.mirror import MirrorSink, engine_for

@@ -9,7 +9,7 @@ import json
 import uuid
 from typing import Any, ClassVar
 
-from ducha_contracts import DisclosedEvent, IssueFedBack, PublicEvent, Registry, RectificationVerified
+from ducha_contracts import DisclosedEvent, IssueFedBack, PublicEvent, RectificationVerified, Registry
 from ducha_subscriber import Credentials, Follower, ForwardSink, Handlers, build, verified
 from faststream.nats import TestNatsBroker
 

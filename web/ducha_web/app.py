@@ -32,7 +32,19 @@ PAGE_HEADERS = {
 
 
 def routers() -> Sequence[APIRouter]:
-    from .pages import asof, audit, auth, bulletins, dashboard, evidence, imports, ledger, problem, static, unit
+    from .pages import (
+        asof,
+        audit,
+        auth,
+        bulletins,
+        dashboard,
+        evidence,
+        imports,
+        ledger,
+        problem,
+        static,
+        unit,
+    )
 
     return [static.r, auth.r, dashboard.r, ledger.r, problem.r, unit.r, bulletins.r, evidence.r, audit.r, imports.r,
             asof.r, static.fallback]

@@ -4,16 +4,16 @@ class that turns service errors into pages, and the session helpers every page u
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
-from ducha.kernel.calendar import city_today, local_date
 from ducha.contracts.base import Actor, Role
+from ducha.kernel.calendar import city_today, local_date
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute

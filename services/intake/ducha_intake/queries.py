@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ducha.contracts.base import Actor, Role
 from ducha import disclosure
+from ducha.contracts.base import Actor, Role
 from ducha.contracts.common import LABELS_ZH
 from ducha.disclosure import Viewer
 from ducha.kernel.errors import Forbidden, NotFound

@@ -14,10 +14,10 @@ from ducha.kernel.commands import CommandContext
 from ducha.kernel.errors import Forbidden
 from ducha.kernel.http import (
     ERROR_RESPONSES,
-    PathId,
     Command,
     CommandAnswer,
     CurrentActor,
+    PathId,
     ReadAfter,
     RequestBody,
     command_answer,

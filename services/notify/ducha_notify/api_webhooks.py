@@ -11,10 +11,10 @@ from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import Forbidden, InvalidCommand, NotFound
 from ducha.kernel.http import (
     ERROR_RESPONSES,
-    PathId,
     Command,
     CommandAnswer,
     CurrentActor,
+    PathId,
     ReadAfter,
     RequestBody,
     command_answer,

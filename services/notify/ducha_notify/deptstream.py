@@ -21,8 +21,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import nats.errors
@@ -33,7 +33,20 @@ from ducha.disclosure import FACTS, PROBLEM_EVENTS, ProblemFacts, Stage, Viewer,
 from ducha.kernel.projection import Projection
 from ducha.kernel.subjects import context_filter
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, StorageType, StreamConfig
-from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, Text, and_, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    or_,
+    select,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger("ducha.notify.dept")

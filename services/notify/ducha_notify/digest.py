@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
-
 from ducha.disclosure import Viewer
+from sqlalchemy import Connection, select
 
 from . import directory as d
 from .visibility import visible

@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ducha.contracts.registry import registry
 from ducha.contracts.rectification import DeadlineChange, DeadlineMissed, DeadlineSet
+from ducha.contracts.registry import registry
 from ducha.contracts.verification import (
     Effectiveness,
     ProblemWrittenOff,

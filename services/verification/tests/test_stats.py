@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 from ducha.contracts import Actor, Role
-
 from ducha.contracts.intake import IssueWithdrawn
 
 World = Any

@@ -24,7 +24,16 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 from ..contracts import registry
 from ..kernel.eventstore import DeliveryGap, EventStore
 from ..kernel.subjects import EVENT_STREAM
-from .chain import AUDIT_PREFIX, AUDIT_STREAM, CHECKPOINT_SUBJECT, SCHEME, ZERO_HASH, AuditKey, Checkpoint, RollingHash
+from .chain import (
+    AUDIT_PREFIX,
+    AUDIT_STREAM,
+    CHECKPOINT_SUBJECT,
+    SCHEME,
+    ZERO_HASH,
+    AuditKey,
+    Checkpoint,
+    RollingHash,
+)
 
 log = logging.getLogger("ducha.audit")
 

@@ -13,7 +13,16 @@ import unicodedata
 from typing import Any
 
 from ..contracts.base import DomainEvent, Envelope, Role
-from ..disclosure import SEE_ALL, Decision, ProblemFacts, Viewer, decide, fold, may_see_problem, redacted_actor
+from ..disclosure import (
+    SEE_ALL,
+    Decision,
+    ProblemFacts,
+    Viewer,
+    decide,
+    fold,
+    may_see_problem,
+    redacted_actor,
+)
 from ..kernel.cells import safe_row
 from ..kernel.eventstore import EventStore
 from ..kernel.subjects import problem_filter

@@ -4,7 +4,7 @@ from .base import NO_UNIT, SYSTEM_ACTOR, Actor, DomainEvent, Envelope, EnvelopeH
 from .registry import EventRegistry, MalformedEvent, registry
 
 # Importing the context modules registers their events.
-from . import intake, notify, rectification, verification  # noqa: E402,F401  isort: skip
+from . import intake, notify, rectification, verification  # noqa: F401  isort: skip
 
 __all__ = [
     "NO_UNIT",

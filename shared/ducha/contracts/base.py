@@ -45,7 +45,7 @@ class Actor(BaseModel):
     team_leader: bool = False
 
     @model_validator(mode="after")
-    def _scope_matches_role(self) -> "Actor":
+    def _scope_matches_role(self) -> Actor:
         if self.role in (Role.UNIT, Role.HELPER) and not self.unit_id:
             raise ValueError(f"an actor with role '{self.role}' needs unit_id")
         if self.role == Role.TEAM and not self.team_id:

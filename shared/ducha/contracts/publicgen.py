@@ -24,8 +24,8 @@ from uuid import UUID
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from . import registry
 from ..disclosure import PROBLEM_EVENTS, ProblemFacts, Stage, Viewer, decide
+from . import registry
 from .base import Role
 
 _STAGES = (Stage.FED_BACK, Stage.RECTIFYING, Stage.WRITTEN_OFF, Stage.WITHDRAWN)

@@ -18,8 +18,14 @@ from typing import TypeVar, overload
 from ..contracts.base import Actor, DomainEvent, Envelope, event_hash
 from .clock import Clock, SystemClock
 from .errors import Conflict, DomainError, InvalidCommand
+from .eventstore import (
+    AppendUnacknowledged,
+    ConcurrencyConflict,
+    DuplicateAppend,
+    EventStore,
+    LoadedAggregate,
+)
 from .observability import APPEND_SECONDS, APPENDED, COMMANDS, Timer
-from .eventstore import AppendUnacknowledged, ConcurrencyConflict, DuplicateAppend, EventStore, LoadedAggregate
 from .shutdown import ShutdownGate
 from .subjects import AggregateKey
 

@@ -85,7 +85,7 @@ class ServiceSettings(BaseSettings):
         return value or None
 
     @model_validator(mode="after")
-    def _no_dev_settings_in_production(self) -> "ServiceSettings":
+    def _no_dev_settings_in_production(self) -> ServiceSettings:
         if self.production and self.dev_clock_offset:
             raise ValueError(
                 "DUCHA_DEV_CLOCK_OFFSET is for development only and refused when DUCHA_PRODUCTION is set"
@@ -136,7 +136,7 @@ class ServiceSettings(BaseSettings):
         return self.database_schema or self.service
 
     @classmethod
-    def for_service(cls, service: str, default_port: int, **overrides: object) -> "ServiceSettings":
+    def for_service(cls, service: str, default_port: int, **overrides: object) -> ServiceSettings:
         prefix = f"DUCHA_{service.upper()}_"
         values: dict[str, object] = {"service": service, "port": default_port}
         for name in cls.model_fields:

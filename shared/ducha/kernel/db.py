@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-
 WRITE_OPTION = "ducha_write"
 
 

@@ -511,7 +511,7 @@ async def subscribe_ordered(
     filters: Sequence[str],
     start_sequence: int,
     cb: object,
-) -> "nats.js.JetStreamContext.PushSubscription":
+) -> nats.js.JetStreamContext.PushSubscription:
     """An ordered push consumer from `start_sequence` over several subject filters: in order,
     no acks, recreated by nats-py at the right place after a gap."""
     config = ConsumerConfig(

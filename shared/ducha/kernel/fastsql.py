@@ -36,7 +36,7 @@ class _Done:
 class _Plan:
     """One compiled statement and how to build its DBAPI parameters from the caller's."""
 
-    __slots__ = ("sql", "positional", "names", "_get", "_procs")
+    __slots__ = ("_get", "_procs", "names", "positional", "sql")
 
     def __init__(self, sql: str, positional: bool,
                  slots: list[tuple[str, str, Any, Callable[[Any], Any] | None]]) -> None:

@@ -91,7 +91,7 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "NatsServer":
+    def start(self, timeout: float = 10.0) -> NatsServer:
         binary = nats_server_binary()
         version = server_version(binary)
         if version < MIN_SERVER_VERSION:

@@ -54,7 +54,7 @@ HTTP_REQUESTS = Counter(
 )
 
 
-def metrics_response(kernel: "Kernel") -> Response:
+def metrics_response(kernel: Kernel) -> Response:
     for name, runner in kernel.runners.items():
         lag = runner.lag()
         PROJECTION_POSITION.labels(kernel.spec.name, name).set(lag["position"])

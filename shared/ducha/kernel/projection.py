@@ -38,10 +38,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import MalformedEvent
-from .fastsql import FastConnection, PlanCache
 from .db import is_sqlite, serialize_schema_changes, write_transaction
-from .observability import DEAD_LETTERS
 from .eventstore import DeliveryGap, DeliveryTracker, EventStore, subscribe_ordered
+from .fastsql import FastConnection, PlanCache
+from .observability import DEAD_LETTERS
 from .subjects import dlq_subject
 
 log = logging.getLogger("ducha.projection")

@@ -39,13 +39,13 @@ class Reaction(ABC):
     subjects: ClassVar[Sequence[str]]
 
     @abstractmethod
-    async def react(self, kernel: "Kernel", event: Envelope[DomainEvent]) -> None:
+    async def react(self, kernel: Kernel, event: Envelope[DomainEvent]) -> None:
         """Issue the commands this event calls for. Use `derived_id(self.name, str(event.event_id))`
         as command id so a repeat writes nothing. Raise NotYetVisible to be retried later."""
 
 
 class ReactionRunner:
-    def __init__(self, kernel: "Kernel", reaction: Reaction, retry_delay: float = 0.5) -> None:
+    def __init__(self, kernel: Kernel, reaction: Reaction, retry_delay: float = 0.5) -> None:
         self.kernel = kernel
         self.reaction = reaction
         self.retry_delay = retry_delay

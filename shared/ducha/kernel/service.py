@@ -28,14 +28,14 @@ from .commands import CommandRunner
 from .config import ServiceSettings
 from .db import make_engine
 from .eventstore import EventStore, ensure_streams
-from .http import ERROR_RESPONSES, CurrentActor, error_response, install_error_handlers
 from .headers import SecurityHeadersMiddleware
+from .http import ERROR_RESPONSES, CurrentActor, error_response, install_error_handlers
 from .identity import TokenVerifier, ensure_local_keys
 from .limits import BodyLimitMiddleware, BodyLimits
-from .revocation import RevocationList, follow, revoked_bucket
 from .observability import correlation_middleware, metrics_response
 from .projection import Projection, ProjectionRunner
 from .reaction import Reaction, ReactionRunner
+from .revocation import RevocationList, follow, revoked_bucket
 from .shutdown import ShutdownGate, ShutdownGuard
 
 log = logging.getLogger("ducha.service")
@@ -54,10 +54,10 @@ class ServiceSpec:
     reactions: Callable[[], Sequence[Reaction]] = lambda: ()
     # Background work (timers, reactions) started after the projections; each returns when
     # cancelled. Given the kernel so it needs no globals.
-    background: Sequence[Callable[["Kernel"], Coroutine[Any, Any, None]]] = ()
+    background: Sequence[Callable[[Kernel], Coroutine[Any, Any, None]]] = ()
     # Checks and one-time setup when the service starts, before its projections: an exception
     # (e.g. a ConfigError for a setting production requires) stops the start.
-    startup: Callable[["Kernel"], Coroutine[Any, Any, None]] | None = None
+    startup: Callable[[Kernel], Coroutine[Any, Any, None]] | None = None
     version: str = "0.1.0"
     # Added to (or replacing) the kernel's security headers on every response, e.g. a page CSP.
     response_headers: Mapping[str, str] = field(default_factory=dict)
@@ -115,7 +115,7 @@ async def start_kernel(
             await ensure_streams(js, settings.stream_replicas)
             revoked_kv = await revoked_bucket(js, settings.stream_replicas)
             break
-        except Exception as exc:  # noqa: BLE001 - a busy or electing server: retry, then give up loudly
+        except Exception as exc:
             if attempt == 4:
                 raise
             log.warning("creating the streams failed (%r); retrying", exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, bindparam, Connection, Integer, MetaData, String, Table, func, select, update
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, bindparam, func, select, update
 
 from ducha.contracts import DomainEvent, Envelope, EventRegistry
 from ducha.kernel.projection import Projection

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
+
 from ducha.contracts.base import Role
 from ducha.kernel.calendar import CITY_TZ
 from ducha.kernel.subjects import AggregateKey
@@ -49,7 +50,7 @@ async def pick(request: Request, day: str = "", bulletin: str = "", to: str = "d
             return redirect(f"{target}?as_of={await _sequence_at(web, end)}")
     except ValueError:
         return redirect("/asof", "日期或通报不正确", "err")
-    except Exception as exc:  # noqa: BLE001 - an unpublished bulletin has no publication event
+    except Exception as exc:
         if exc.__class__.__name__ == "NotFoundError":
             return redirect("/asof", "该通报尚未发布", "err")
         raise

@@ -13,8 +13,7 @@ from fastapi.responses import Response
 
 from .. import backend
 from ..excel import ledger_xlsx
-from ..labels import LIGHT_ZH, SEVERITY_ZH, STATUS_ORDER, STATUS_ZH
-from ..labels import error_text
+from ..labels import LIGHT_ZH, SEVERITY_ZH, STATUS_ORDER, STATUS_ZH, error_text
 from ..runtime import check_csrf, get_web, render, require_session
 from ..services import ApiError
 from .common import clear_flash, redirect, router, safe_next, take_flash
