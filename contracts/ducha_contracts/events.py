@@ -5,17 +5,16 @@ redact are optional here (absent when `redacted` names them)."""
 # fmt: off
 from __future__ import annotations
 
-from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Literal  # noqa: F401
 
-from annotated_types import Ge, Le, MaxLen, MinLen
-from pydantic import (
-    Field,
-    StringConstraints,
-)
+from pydantic import Field  # noqa: F401
 
-from ducha_contracts.envelope import PublicEvent, PublicModel, Role, registry
+
+from annotated_types import Ge, Le, MaxLen, MinLen  # noqa: F401
+from datetime import date, datetime  # noqa: F401
+from ducha_contracts.envelope import PublicEvent, PublicModel, Role, registry  # noqa: F401
+from enum import StrEnum  # noqa: F401
+from pydantic import StringConstraints  # noqa: F401
 
 
 class DeadlineChange(StrEnum):
