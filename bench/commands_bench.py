@@ -77,9 +77,8 @@ class TimedDriver(workload.Driver):
         data = await super().post(service, who, path, body, after)
         done = time.perf_counter()
         self.latency[kind].append((done - started) * 1000)
-        if kind == "intake:problems" or kind == "intake:report":
-            if self.result.problems % 5 == 0:
-                self._tasks.append(asyncio.create_task(self._visible(data["id"], who, done)))
+        if kind in ("intake:problems", "intake:report") and self.result.problems % 5 == 0:
+            self._tasks.append(asyncio.create_task(self._visible(data["id"], who, done)))
         return data
 
     async def _visible(self, pid: str, who: Actor, since: float) -> None:

@@ -336,8 +336,8 @@ def cleanup() -> Iterator[list[Any]]:
     for action in reversed(actions):
         try:
             action()
-        except Exception:  # noqa: BLE001 - clean up as much as possible
-            pass
+        except Exception as exc:  # noqa: BLE001 - clean up as much as possible
+            print(f"cleanup step failed: {exc!r}")
 
 
 def test_cluster_survives_node_and_instance_loss(tmp_path: Path, cleanup: list[Any]) -> None:

@@ -86,8 +86,8 @@ def ever_told(actor: Actor) -> set[str]:
     """What a stream (told as things happen) carries: every problem the viewer could see at some
     point of its life — the withdrawn one only because it was fed back before."""
     told = set()
-    for pid in STAGES:
-        stages = [Stage.FED_BACK] if pid == "PD" else [STAGES[pid]]
+    for pid, stage in STAGES.items():
+        stages = [Stage.FED_BACK] if pid == "PD" else [stage]
         if any(may_see_problem(viewer(actor), replace(policy_facts(pid), stage=s)) for s in stages):
             told.add(pid)
     return told

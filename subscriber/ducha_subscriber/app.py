@@ -101,7 +101,7 @@ def stream_sequence(msg: Any) -> int | None:
     """The DUCHA_DEPT sequence of a fetched message (None outside JetStream, e.g. TestNatsBroker)."""
     try:
         return int(msg.raw_message.metadata.sequence.stream)
-    except Exception:  # nats.errors.NotJSMessageError, or a test message without reply metadata
+    except (NatsError, AttributeError, ValueError):  # NotJSMessageError, or a test message without metadata
         return None
 
 

@@ -78,7 +78,7 @@ async def progress(follower: Follower, js: Any, creds: Credentials, durable: str
         await asyncio.sleep(every)
         try:
             info = await js.consumer_info(creds.stream, durable)
-        except Exception as exc:  # NATS away for a moment: the follower reconnects, so do we
+        except (nats.errors.Error, OSError, TimeoutError) as exc:  # NATS away: the follower reconnects, so do we
             print(f"progress: consumer info unavailable ({exc})", file=out, flush=True)
             continue
         pending = int(info.num_pending or 0) + int(info.num_ack_pending or 0)

@@ -110,7 +110,7 @@ class Position:
 
 def engine_for(url: str) -> Engine:
     """SQLAlchemy URL or a bare `postgresql://` one (psycopg 3 is the driver the kit names)."""
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return create_engine(url, future=True)
 
@@ -143,10 +143,10 @@ def ledger_changes(event: DisclosedEvent[Any], row: dict[str, Any] | None) -> di
     elif kind == "ProblemWrittenOff":
         out.update(ledger_no=p.ledger_no, written_off_at=event.occurred_at, revisit_due_on=p.revisit_due_on, overdue=False)
     status = STATUS_AFTER.get(kind)
-    if status is not None and not (row and row.get("status") == "withdrawn"):
-        # a rectifying row stays "rectifying" on a later DeadlineSet; submitted/verified do not go back
-        if not (kind == "DeadlineSet" and row and row.get("status") not in ("reported", "fed_back", "rejected")):
-            out.update(status=status, status_label=STATUS_LABELS[status])
+    # a rectifying row stays "rectifying" on a later DeadlineSet; submitted/verified do not go back
+    if (status is not None and not (row and row.get("status") == "withdrawn")
+            and not (kind == "DeadlineSet" and row and row.get("status") not in ("reported", "fed_back", "rejected"))):
+        out.update(status=status, status_label=STATUS_LABELS[status])
     out.update(last_event_type=kind, last_event_at=event.occurred_at)
     return out
 

@@ -147,7 +147,7 @@ async def test_a_department_mirrors_only_its_disclosed_events_and_resumes_withou
         async def mirrored(n: int) -> bool:
             try:
                 return mirror.position().last_sequence > 0 and len(mirror.stored_events()) >= n
-            except Exception:  # tables not created yet
+            except Exception:  # noqa: BLE001 - tables not created yet
                 return False
 
         # first run in-process (the same FastStream application the CLI runs), stopped once current
