@@ -3,7 +3,8 @@ real HTTP by many concurrent clients.
 
     .venv/bin/python bench/commands_bench.py [--problems 2000] [--concurrency 32] [--postgres]
 
-Reports commands/s, p50/p99 latency per command type, read-your-writes (a problem reported to intake
+`--rate R` offers R commands/s on a schedule (open loop) instead of as fast as the answers come, to read
+the latency at a given load (the issue's "p99 at half the target rate"). Reports commands/s, p50/p99 latency per command type, read-your-writes (a problem reported to intake
 until rectification's query shows it, sampled on every 5th problem, no `min_sequence` hint), how
 long until every service's projections have caught up after the last command, and each service's
 resident memory. Uses the same problem life as `services/e2e/test_replay_equals_live.py`
@@ -140,7 +141,11 @@ async def wait_caught_up(system: devsystem.System, timeout: float = 1200) -> flo
     return time.perf_counter() - started
 
 
-async def drive(system: devsystem.System, problems: int, concurrency: int) -> dict[str, Any]:
+# commands per problem life in `ducha.testing.workload` (measured: 1,566 commands for 300 problems)
+COMMANDS_PER_PROBLEM = 5.2
+
+
+async def drive(system: devsystem.System, problems: int, concurrency: int, rate: float | None) -> dict[str, Any]:
     keys = ensure_local_keys(system.data_dir / "keys")
     issuer = TokenIssuer(keys.private_pem)
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
@@ -155,13 +160,16 @@ async def drive(system: devsystem.System, problems: int, concurrency: int) -> di
         commands_before = d.result.commands
         sem = asyncio.Semaphore(concurrency)
 
+        started = time.perf_counter()
+
         async def go(n: int) -> None:
             unit, unit_actor, member, content = slots[n % len(slots)]
+            if rate:  # open loop: problem n starts on its schedule, however slow the answers are
+                await asyncio.sleep(max(0.0, started + n * COMMANDS_PER_PROBLEM / rate - time.perf_counter()))
             async with sem:
                 await workload.one_problem(d, n, workload.STAGES[n % len(workload.STAGES)], unit, unit_actor,
                                            member, content, after)
 
-        started = time.perf_counter()
         await asyncio.gather(*(go(n) for n in range(problems)))
         seconds = time.perf_counter() - started
         await d.settle()
@@ -173,6 +181,7 @@ async def drive(system: devsystem.System, problems: int, concurrency: int) -> di
     return {
         "problems": problems, "commands": commands, "seconds": round(seconds, 1),
         "commands_per_second": round(commands / seconds, 1), "concurrency": concurrency,
+        "offered_rate": rate,
         "latency_ms": {k: {"n": len(v), "p50": round(statistics.median(v), 1), "p99": round(pct(v, 0.99), 1)}
                        for k, v in sorted(d.latency.items())},
         "read_your_writes_ms": {"n": len(d.ryw), "p50": round(pct(d.ryw, 0.5), 1), "p99": round(pct(d.ryw, 0.99), 1)},
@@ -185,6 +194,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, help="offer this many commands/s (open loop; --concurrency "
+                        "then only bounds the problems in flight) to read latency at a given load")
     parser.add_argument("--postgres", action="store_true", help=f"every service's projections in {LOCAL_POSTGRES}")
     parser.add_argument("--keep", help="data folder to use and keep (default: a temporary one)")
     args = parser.parse_args()
@@ -198,7 +209,7 @@ def main() -> int:
     print(f"starting the system in {data} ...", flush=True)
     system = devsystem.start(data, extra)
     try:
-        report = asyncio.run(drive(system, args.problems, args.concurrency))
+        report = asyncio.run(drive(system, args.problems, args.concurrency, args.rate))
         assert system.proc is not None
         report["resident_mb"] = resident_mb(system.proc.pid)
         report["database"] = "postgresql" if args.postgres else "sqlite"
