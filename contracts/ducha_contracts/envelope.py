@@ -54,12 +54,14 @@ class Actor(PublicModel):
 
 
 class PublicEvent(PublicModel):
-    """Base of every payload a department may receive."""
+    """Base of every payload a department may receive. `label_zh` is the event's Chinese name as
+    Ducha's own pages show it (e.g. 审核验收未通过)."""
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
     context: ClassVar[str]
     aggregate_type: ClassVar[str]
+    label_zh: ClassVar[str] = ""
 
 
 P = TypeVar("P", bound=PublicEvent)
@@ -152,11 +154,11 @@ class Registry:
         `UnknownEventType`, `TooNew`, or `ValueError` for something that is not a disclosed event."""
         raw = dict(data) if isinstance(data, Mapping) else json.loads(data)
         if not isinstance(raw, dict) or not isinstance(raw.get("event_type"), str):
-            raise ValueError("not a Ducha disclosed event (no event_type)")
+            raise ValueError("not a Ducha disclosed event (no event_type)")  # noqa: TRY004 - documented
         cls = self.get(raw["event_type"])
         version = raw.get("schema_version")
         if not isinstance(version, int):
-            raise ValueError("not a Ducha disclosed event (no schema_version)")
+            raise ValueError("not a Ducha disclosed event (no schema_version)")  # noqa: TRY004 - documented
         raw["payload"] = self.upcast(cls.event_type, version, dict(raw.get("payload") or {}))
         raw["schema_version"] = cls.schema_version
         try:

@@ -90,6 +90,7 @@ class IssueAmended(PublicEvent):
     schema_version = 1
     context = 'intake'
     aggregate_type = 'problem'
+    label_zh = '更正问题'
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)] | None = None
@@ -109,6 +110,7 @@ class IssueFedBack(PublicEvent):
     schema_version = 1
     context = 'intake'
     aggregate_type = 'problem'
+    label_zh = '交办问题'
     responsible_person: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     responsible_person_title: str = ''
     responsible_person_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = Field(default=None, description="the responsible person's directory id, when registered")
@@ -124,6 +126,7 @@ class IssueMarkedDuplicate(PublicEvent):
     schema_version = 1
     context = 'intake'
     aggregate_type = 'problem'
+    label_zh = '标记重复问题'
     duplicate_of: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = None
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)] | None = None
 
@@ -136,6 +139,7 @@ class IssueReported(PublicEvent):
     schema_version = 2
     context = 'intake'
     aggregate_type = 'problem'
+    label_zh = '上报问题'
     round_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     team_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     content_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
@@ -160,6 +164,7 @@ class IssueWithdrawn(PublicEvent):
     schema_version = 1
     context = 'intake'
     aggregate_type = 'problem'
+    label_zh = '撤回问题'
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)] | None = None
 
 
@@ -171,6 +176,7 @@ class PersonRegistered(PublicEvent):
     schema_version = 1
     context = 'intake'
     aggregate_type = 'person'
+    label_zh = '登记人员'
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     role: Role
     org_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = Field(default=None, description='unit or helper department of the person')
@@ -187,6 +193,7 @@ class UnitRegistered(PublicEvent):
     schema_version = 1
     context = 'intake'
     aggregate_type = 'unit'
+    label_zh = '登记被督查单位'
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(description='Chinese name, e.g. 城关区人民政府')
     kind: UnitKind
     parent_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = Field(default=None, description='e.g. the district of an enterprise')
@@ -203,6 +210,7 @@ class UnitUpdated(PublicEvent):
     schema_version = 1
     context = 'intake'
     aggregate_type = 'unit'
+    label_zh = '更正单位信息'
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     kind: UnitKind
     parent_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = None
@@ -219,6 +227,7 @@ class DeadlineApproaching(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '临近整改时限（黄灯）'
     deadline: date
     days_left: int
 
@@ -231,6 +240,7 @@ class DeadlineCommitmentMissed(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '未按期承诺整改时限'
     commit_deadline_by: date
 
 
@@ -242,6 +252,7 @@ class DeadlineMissed(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '超过整改时限（红灯）'
     deadline: date
 
 
@@ -253,6 +264,7 @@ class DeadlineSet(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '设定整改时限'
     deadline: date
     change: DeadlineChange
     plan: str = Field(default='', description='rectification plan (整改方案/措施)')
@@ -268,6 +280,7 @@ class DispatchRecorded(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '调度/暗访'
     kind: DispatchKind
     findings: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     visited_on: date
@@ -280,6 +293,7 @@ class ExtensionGranted(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '同意延期'
     request_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     new_deadline: date
     note: str = ''
@@ -291,6 +305,7 @@ class ExtensionRefused(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '不同意延期'
     request_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
@@ -301,6 +316,7 @@ class ExtensionRequested(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '申请延期'
     request_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     requested_deadline: date
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -314,6 +330,7 @@ class HelpReported(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '报告帮扶情况'
     help_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     helper_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -327,6 +344,7 @@ class HelpRequested(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '申请帮扶'
     help_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     difficulty: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
@@ -339,6 +357,7 @@ class HelperAssigned(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '指派帮扶单位'
     help_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     helper_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     helper_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -353,6 +372,7 @@ class ProgressReported(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '报告整改进展'
     percent: Annotated[int, Ge(ge=0), Le(le=100)]
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     evidence: tuple[EvidenceRef, ...] = ()
@@ -366,6 +386,7 @@ class RectificationReopened(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '重新整改'
     cause: ReopenCause
     reasons: Annotated[tuple[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)], ...], MinLen(min_length=1)]
     source_event_id: str
@@ -379,6 +400,7 @@ class RectificationSubmitted(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '提交整改'
     submission_no: Annotated[int, Ge(ge=1)] = Field(description='1 for the first submission, 2 after one rejection, ...')
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     evidence: Annotated[tuple[EvidenceRef, ...], MinLen(min_length=1)]
@@ -390,6 +412,7 @@ class ReminderAcknowledged(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '确认提醒'
     reminder_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     note: str = ''
 
@@ -402,6 +425,7 @@ class ReminderIssued(PublicEvent):
     schema_version = 1
     context = 'rectification'
     aggregate_type = 'problem'
+    label_zh = '提醒/催办'
     reminder_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     kind: ReminderKind
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -415,6 +439,7 @@ class AccountabilityDecided(PublicEvent):
     schema_version = 1
     context = 'verification'
     aggregate_type = 'decision'
+    label_zh = '问责/容错纠错决定'
     kind: DecisionKind
     problem_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = None
     unit_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
@@ -432,6 +457,7 @@ class ProblemWrittenOff(PublicEvent):
     schema_version = 1
     context = 'verification'
     aggregate_type = 'problem'
+    label_zh = '入账销号'
     round_id: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')]
     ledger_no: Annotated[int, Ge(ge=1)]
     revisit_due_on: date
@@ -446,6 +472,7 @@ class RectificationRejected(PublicEvent):
     schema_version = 1
     context = 'verification'
     aggregate_type = 'problem'
+    label_zh = '审核验收未通过'
     submission_no: Annotated[int, Ge(ge=1)]
     reasons: Annotated[tuple[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)], ...], MinLen(min_length=1)]
     proposed_by: Annotated[str, StringConstraints(pattern='^[A-Za-z0-9_-]{1,64}$')] | None = None
@@ -459,6 +486,7 @@ class RectificationVerified(PublicEvent):
     schema_version = 1
     context = 'verification'
     aggregate_type = 'problem'
+    label_zh = '审核验收通过'
     submission_no: Annotated[int, Ge(ge=1)]
     effectiveness: Effectiveness
     assessment: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -473,6 +501,7 @@ class RevisitRecorded(PublicEvent):
     schema_version = 1
     context = 'verification'
     aggregate_type = 'problem'
+    label_zh = '回访'
     outcome: RevisitOutcome
     findings: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
     visited_on: date

@@ -1,11 +1,13 @@
 """Chinese labels for statuses, lights, roles and form fields, and the mapping of the services'
-422 `field` to a message under the right form input."""
+422 `field` to a message under the right form input. Event types carry their own label
+(`ducha.contracts.label_zh`, the contract class's `label_zh`); severities are the contracts'."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ducha.contracts.common import LABELS_ZH
+from ducha.contracts import label_zh
+from ducha.contracts.common import LABELS_ZH, Severity
 
 from .city import ROLE_ZH
 
@@ -16,25 +18,12 @@ STATUS_ZH = {
 }
 STATUS_ORDER = ["awaiting_commitment", "rectifying", "submitted", "accepted", "written_off"]
 LIGHT_ZH = {"red": "红灯", "yellow": "黄灯", "green": "绿灯"}
-SEVERITY_ZH = {"general": "一般", "serious": "较重", "severe": "严重"}
+# severity words are the contracts' (ducha.contracts.common.LABELS_ZH), in the enum's order
+SEVERITY_ZH = {s.value: LABELS_ZH[s.value] for s in Severity}
 EFFECT_ZH = {"good": "好", "fair": "较好", "poor": "一般"}
 OUTCOME_ZH = {"accept": "通过", "reject": "不通过", "held": "不反弹", "rebounded": "反弹"}
 CONTENT_STATUS_ZH = {"pending": "待审批", "approved": "已审批", "returned": "已退回"}
 
-EVENT_ZH = {
-    "IssueReported": "上报问题", "IssueAmended": "更正问题", "IssueWithdrawn": "撤回问题",
-    "IssueMarkedDuplicate": "标记重复", "IssueFedBack": "交办单位",
-    "DeadlineSet": "设定整改时限", "DeadlineCommitmentMissed": "未按期承诺时限",
-    "ExtensionRequested": "申请延期", "ExtensionGranted": "同意延期", "ExtensionRefused": "不同意延期",
-    "ProgressReported": "报告整改进展", "DispatchRecorded": "调度/暗访", "ReminderIssued": "提醒/催办",
-    "ReminderAcknowledged": "确认提醒", "HelpRequested": "申请帮扶", "HelperAssigned": "指派帮扶单位",
-    "HelpReported": "帮扶情况报告", "RectificationSubmitted": "提交整改材料", "RectificationReopened": "重新整改",
-    "DeadlineApproaching": "临近时限（黄灯）", "DeadlineMissed": "超期（红灯）",
-    "ReviewProposed": "提出审核意见", "ReviewProposalReturned": "退回审核意见",
-    "RectificationVerified": "审核验收通过", "RectificationRejected": "审核验收未通过",
-    "ProblemWrittenOff": "入账销号", "RevisitRecorded": "回访", "LedgerEntryRecorded": "销号台账登记",
-    "SpotCheckFindingRecorded": "抽查结果", "RecheckRecorded": "调查复核", "AccountabilityDecided": "问责/容错",
-}
 
 FIELD_ZH = {
     "title": "问题标题", "description": "问题描述", "category": "问题类别", "severity": "严重程度",
@@ -177,7 +166,7 @@ def filters() -> dict[str, Any]:
         "light_zh": lambda v: LIGHT_ZH.get(str(v), "—") if v else "—",
         "severity_zh": lambda v: SEVERITY_ZH.get(str(v), str(v) if v else ""),
         "role_zh": lambda v: ROLE_ZH.get(str(v), str(v)),
-        "event_zh": lambda v: EVENT_ZH.get(str(v), str(v)),
+        "event_zh": lambda v: label_zh(str(v)),  # the contract class's label_zh
         "label_zh": lambda v: LABELS_ZH.get(str(v), str(v) if v else ""),
         "effect_zh": lambda v: EFFECT_ZH.get(str(v), str(v) if v else ""),
         "outcome_zh": lambda v: OUTCOME_ZH.get(str(v), str(v) if v else ""),

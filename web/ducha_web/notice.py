@@ -16,7 +16,7 @@ from typing import Any
 from ducha.kernel.calendar import city_time
 from ducha.officedoc import RED, normalized_zip, red_rule, run_font
 
-SEVERITY_ZH = {"general": "一般", "serious": "较重", "severe": "严重"}
+from .labels import SEVERITY_ZH
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,7 @@ class DomainEvent(BaseModel):
     schema_version: ClassVar[int] = 1
     context: ClassVar[str]
     aggregate_type: ClassVar[str]
+    label_zh: ClassVar[str]
 
 
 E = TypeVar("E", bound=DomainEvent)

@@ -32,6 +32,7 @@ class UnitRegistered(_Intake):
     """An inspected unit (被督查单位) entered the directory."""
 
     event_type = "UnitRegistered"
+    label_zh = "登记被督查单位"
     aggregate_type = "unit"
     name: ShortText = Field(description="Chinese name, e.g. 城关区人民政府")
     kind: UnitKind
@@ -46,6 +47,7 @@ class UnitUpdated(_Intake):
     """Corrected directory details of a unit (the id never changes)."""
 
     event_type = "UnitUpdated"
+    label_zh = "更正单位信息"
     aggregate_type = "unit"
     name: ShortText
     kind: UnitKind
@@ -60,6 +62,7 @@ class HelperDepartmentRegistered(_Intake):
     """A city department (市直相关单位) that can be assigned to help units."""
 
     event_type = "HelperDepartmentRegistered"
+    label_zh = "登记市直相关单位"
     aggregate_type = "helper"
     name: ShortText
     contact_name: str = ""
@@ -72,6 +75,7 @@ class PersonRegistered(_Intake):
     """A person who works in Ducha: office staff, team member, unit or helper contact, cadre."""
 
     event_type = "PersonRegistered"
+    label_zh = "登记人员"
     aggregate_type = "person"
     name: ShortText
     role: Role
@@ -87,6 +91,7 @@ class RoundOpened(_Intake):
     """The office opened a supervision round (轮次)."""
 
     event_type = "RoundOpened"
+    label_zh = "启动督查轮次"
     aggregate_type = "round"
     number: int = Field(ge=1, description="第N轮")
     name: ShortText = Field(description="e.g. 2026年第二轮常态化大督查")
@@ -110,6 +115,7 @@ class RoundOpened(_Intake):
 @registry.register
 class RoundClosed(_Intake):
     event_type = "RoundClosed"
+    label_zh = "结束督查轮次"
     aggregate_type = "round"
     note: str = ""
 
@@ -120,6 +126,7 @@ class InspectionContentDrafted(_Intake):
     """Inspection content and plan (督查内容/方案) drafted for approval."""
 
     event_type = "InspectionContentDrafted"
+    label_zh = "拟定督查内容"
     aggregate_type = "content"
     round_id: Id
     title: ShortText
@@ -135,6 +142,7 @@ class InspectionContentRevised(_Intake):
     """A returned draft, revised for another approval."""
 
     event_type = "InspectionContentRevised"
+    label_zh = "修改督查内容"
     aggregate_type = "content"
     title: ShortText
     description: Text
@@ -147,6 +155,7 @@ class InspectionContentRevised(_Intake):
 @registry.register
 class InspectionContentApproved(_Intake):
     event_type = "InspectionContentApproved"
+    label_zh = "督查内容审批通过"
     aggregate_type = "content"
     note: str = ""
 
@@ -154,6 +163,7 @@ class InspectionContentApproved(_Intake):
 @registry.register
 class InspectionContentReturned(_Intake):
     event_type = "InspectionContentReturned"
+    label_zh = "督查内容退回"
     aggregate_type = "content"
     reason: Text
 
@@ -164,6 +174,7 @@ class TeamFormed(_Intake):
     """A supervision team (督查督导组) formed for a round."""
 
     event_type = "TeamFormed"
+    label_zh = "组建督查督导组"
     aggregate_type = "team"
     round_id: Id
     name: ShortText = Field(description="e.g. 第一督查督导组")
@@ -176,6 +187,7 @@ class TeamFormed(_Intake):
 @registry.register
 class TeamAssignedToUnits(_Intake):
     event_type = "TeamAssignedToUnits"
+    label_zh = "分配督查单位"
     aggregate_type = "team"
     unit_ids: tuple[Id, ...] = Field(min_length=1)
 
@@ -186,6 +198,7 @@ class IssueReported(_Intake):
     """A team found a problem (问题) at a unit, under approved inspection content."""
 
     event_type = "IssueReported"
+    label_zh = "上报问题"
     aggregate_type = "problem"
     schema_version = 2  # 2: supervision_no
     round_id: Id
@@ -225,6 +238,7 @@ class SupervisionNumberIssued(_Intake):
     (one series per round: the series' version is the last number, so numbers have no gaps)."""
 
     event_type = "SupervisionNumberIssued"
+    label_zh = "编发督办编号"
     aggregate_type = "supervisionseries"
     number: int = Field(ge=1)
     supervision_no: str = Field(max_length=32)
@@ -236,6 +250,7 @@ class IssueAmended(_Intake):
     """A correction of a reported problem: the new values of the fields that changed."""
 
     event_type = "IssueAmended"
+    label_zh = "更正问题"
     aggregate_type = "problem"
     reason: Text
     title: ShortText | None = None
@@ -251,6 +266,7 @@ class IssueAmended(_Intake):
 @registry.register
 class IssueWithdrawn(_Intake):
     event_type = "IssueWithdrawn"
+    label_zh = "撤回问题"
     aggregate_type = "problem"
     reason: Text
 
@@ -258,6 +274,7 @@ class IssueWithdrawn(_Intake):
 @registry.register
 class IssueMarkedDuplicate(_Intake):
     event_type = "IssueMarkedDuplicate"
+    label_zh = "标记重复问题"
     aggregate_type = "problem"
     duplicate_of: Id
     reason: Text
@@ -269,6 +286,7 @@ class IssueFedBack(_Intake):
     From now on the unit sees it and rectification starts."""
 
     event_type = "IssueFedBack"
+    label_zh = "交办问题"
     aggregate_type = "problem"
     responsible_person: ShortText
     responsible_person_title: str = ""
@@ -287,6 +305,7 @@ class SuggestionRecorded(_Intake):
     """A team's suggestion (建议) to the office."""
 
     event_type = "SuggestionRecorded"
+    label_zh = "提出建议"
     aggregate_type = "suggestion"
     round_id: Id
     team_id: Id
@@ -300,6 +319,7 @@ class SuggestionHandled(_Intake):
     """The office's decision on a suggestion (建议处理)."""
 
     event_type = "SuggestionHandled"
+    label_zh = "处理建议"
     aggregate_type = "suggestion"
     decision: ShortText = Field(description="e.g. 采纳, 部分采纳, 不予采纳")
     note: str = ""

@@ -42,6 +42,7 @@ class SubscriptionRegistered(_Notify):
     service's webhook key; v1 stored the URL in clear (read as v2 with no sealed URL)."""
 
     event_type = "SubscriptionRegistered"
+    label_zh = "登记订阅"
     schema_version = 2
     aggregate_type = "subscription"
     unit_id: Id
@@ -64,6 +65,7 @@ def _subscription_registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]
 @registry.register
 class SubscriptionCancelled(_Notify):
     event_type = "SubscriptionCancelled"
+    label_zh = "取消订阅"
     aggregate_type = "subscription"
     reason: str = ""
 
@@ -73,6 +75,7 @@ class WebhookReplayRequested(_Notify):
     """Deliver again every wanted event from `from_sequence` on, under new delivery ids."""
 
     event_type = "WebhookReplayRequested"
+    label_zh = "请求重发推送"
     aggregate_type = "subscription"
     from_sequence: int = Field(ge=1)
     generation: int = Field(ge=1, description="1 for the first replay; part of the delivery ids")
@@ -83,6 +86,7 @@ class WebhookDeliveryAttempted(_Notify):
     """One HTTP attempt to deliver one event (ok: the receiver answered 2xx)."""
 
     event_type = "WebhookDeliveryAttempted"
+    label_zh = "推送尝试"
     aggregate_type = "subscription"
     delivery_id: Id
     generation: int = Field(ge=0)
@@ -100,6 +104,7 @@ class WebhookDeadLettered(_Notify):
     """Delivery of one event was given up after the attempt limit; replay can send it again."""
 
     event_type = "WebhookDeadLettered"
+    label_zh = "推送失败"
     aggregate_type = "subscription"
     delivery_id: Id
     generation: int = Field(ge=0)
@@ -129,6 +134,7 @@ class NotificationRequested(_Notify):
     recipient: the proof of who was to be warned about what."""
 
     event_type = "NotificationRequested"
+    label_zh = "请求通知"
     aggregate_type = "notification"
     cause: str = Field(max_length=300, description="e.g. DeadlineMissed:<event id>, escalation:<problem>:<deadline>")
     kind: ShortText
@@ -145,6 +151,7 @@ class NotificationRequested(_Notify):
 @registry.register
 class NotificationSent(_Notify):
     event_type = "NotificationSent"
+    label_zh = "通知已发送"
     aggregate_type = "notification"
     channel: Channel
     address: str = Field(description="e-mail address or robot subscription id")
@@ -155,6 +162,7 @@ class NotificationSent(_Notify):
 @registry.register
 class NotificationFailed(_Notify):
     event_type = "NotificationFailed"
+    label_zh = "通知发送失败"
     aggregate_type = "notification"
     channel: Channel
     address: str
@@ -167,6 +175,7 @@ class NotificationFailed(_Notify):
 @registry.register
 class NotificationRead(_Notify):
     event_type = "NotificationRead"
+    label_zh = "通知已读"
     aggregate_type = "notification"
     person_id: Id
 
@@ -177,6 +186,7 @@ class TemplateUpdated(_Notify):
     """The office changed a message template (Python `{name}` placeholders)."""
 
     event_type = "TemplateUpdated"
+    label_zh = "更新通知模板"
     aggregate_type = "template"
     kind: ShortText
     subject: ShortText
@@ -247,6 +257,7 @@ class BulletinDrafted(_Notify):
     """A draft (or a new version of the draft) computed from the statistics; not public."""
 
     event_type = "BulletinDrafted"
+    label_zh = "起草通报"
     aggregate_type = "bulletin"
     schema_version = 2  # 2: ranking rows carry rate_text, on_time_text, rebounds (ducha.figures)
     content: BulletinContent
@@ -267,6 +278,7 @@ class BulletinPublished(_Notify):
     """The published bulletin: immutable, rendered only from this payload."""
 
     event_type = "BulletinPublished"
+    label_zh = "发布通报"
     aggregate_type = "bulletin"
     schema_version = 2  # as BulletinDrafted
     number: int = Field(ge=1, description="第N期")
@@ -281,6 +293,7 @@ class BulletinNumberIssued(_Notify):
     """Gapless numbering of published bulletins (one series per city)."""
 
     event_type = "BulletinNumberIssued"
+    label_zh = "编发通报期号"
     aggregate_type = "bulletinseries"
     number: int = Field(ge=1)
     bulletin_id: Id

@@ -141,7 +141,7 @@ class _Writer:
             lines.append(f"    {doc!r}" if '"""' in doc else f'    """{doc}"""')
             lines.append("")
         if event:
-            for attr in ("event_type", "schema_version", "context", "aggregate_type"):
+            for attr in ("event_type", "schema_version", "context", "aggregate_type", "label_zh"):
                 lines.append(f"    {attr} = {getattr(cls, attr)!r}")
         for name, info in cls.model_fields.items():
             lines.append(self.field(name, info, name in optional))

@@ -36,6 +36,7 @@ class DeadlineSet(_Rect):
     reason, so postponements can be counted."""
 
     event_type = "DeadlineSet"
+    label_zh = "设定整改时限"
     deadline: date
     change: DeadlineChange
     plan: str = Field(default="", description="rectification plan (整改方案/措施)")
@@ -48,12 +49,14 @@ class DeadlineCommitmentMissed(_Rect):
     """The unit did not commit a deadline by the date the round allows (system event, once)."""
 
     event_type = "DeadlineCommitmentMissed"
+    label_zh = "未按期承诺整改时限"
     commit_deadline_by: date
 
 
 @registry.register
 class ExtensionRequested(_Rect):
     event_type = "ExtensionRequested"
+    label_zh = "申请延期"
     request_id: Id
     requested_deadline: date
     reason: Text
@@ -62,6 +65,7 @@ class ExtensionRequested(_Rect):
 @registry.register
 class ExtensionGranted(_Rect):
     event_type = "ExtensionGranted"
+    label_zh = "同意延期"
     request_id: Id
     new_deadline: date
     note: str = ""
@@ -70,6 +74,7 @@ class ExtensionGranted(_Rect):
 @registry.register
 class ExtensionRefused(_Rect):
     event_type = "ExtensionRefused"
+    label_zh = "不同意延期"
     request_id: Id
     reason: Text
 
@@ -79,6 +84,7 @@ class ProgressReported(_Rect):
     """The unit reported rectification progress (整改进展)."""
 
     event_type = "ProgressReported"
+    label_zh = "报告整改进展"
     percent: int = Field(ge=0, le=100)
     text: Text
     evidence: tuple[EvidenceRef, ...] = ()
@@ -94,6 +100,7 @@ class DispatchRecorded(_Rect):
     """A team's dispatch check-in (调度) or unannounced visit (暗访), with findings."""
 
     event_type = "DispatchRecorded"
+    label_zh = "调度/暗访"
     kind: DispatchKind
     findings: Text
     visited_on: date
@@ -110,6 +117,7 @@ class ReminderIssued(_Rect):
     """A reminder or correction the unit must acknowledge."""
 
     event_type = "ReminderIssued"
+    label_zh = "提醒/催办"
     reminder_id: Id
     kind: ReminderKind
     text: Text
@@ -118,6 +126,7 @@ class ReminderIssued(_Rect):
 @registry.register
 class ReminderAcknowledged(_Rect):
     event_type = "ReminderAcknowledged"
+    label_zh = "确认提醒"
     reminder_id: Id
     note: str = ""
 
@@ -127,6 +136,7 @@ class HelpRequested(_Rect):
     """The unit asked for help with a difficulty (督帮一体)."""
 
     event_type = "HelpRequested"
+    label_zh = "申请帮扶"
     help_id: Id
     difficulty: Text
 
@@ -137,6 +147,7 @@ class HelperAssigned(_Rect):
     responsibility (到位不越位)."""
 
     event_type = "HelperAssigned"
+    label_zh = "指派帮扶单位"
     help_id: Id
     helper_id: Id
     helper_name: ShortText
@@ -148,6 +159,7 @@ class HelpReported(_Rect):
     """What the helper department did."""
 
     event_type = "HelpReported"
+    label_zh = "报告帮扶情况"
     help_id: Id
     helper_id: Id
     text: Text
@@ -158,6 +170,7 @@ class RectificationSubmitted(_Rect):
     """The unit declared the rectification done, with evidence; verification reviews it."""
 
     event_type = "RectificationSubmitted"
+    label_zh = "提交整改"
     submission_no: int = Field(ge=1, description="1 for the first submission, 2 after one rejection, ...")
     description: Text
     evidence: tuple[EvidenceRef, ...] = Field(min_length=1)
@@ -174,6 +187,7 @@ class RectificationReopened(_Rect):
     write-off. Caused by verification's event (causation id)."""
 
     event_type = "RectificationReopened"
+    label_zh = "重新整改"
     cause: ReopenCause
     reasons: tuple[Text, ...] = Field(min_length=1)
     source_event_id: str
@@ -185,6 +199,7 @@ class DeadlineApproaching(_Rect):
     deadline)."""
 
     event_type = "DeadlineApproaching"
+    label_zh = "临近整改时限（黄灯）"
     deadline: date
     days_left: int
 
@@ -194,4 +209,5 @@ class DeadlineMissed(_Rect):
     """The light turned red: the deadline passed without a submission (system, once per deadline)."""
 
     event_type = "DeadlineMissed"
+    label_zh = "超过整改时限（红灯）"
     deadline: date

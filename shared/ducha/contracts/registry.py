@@ -58,6 +58,12 @@ class EventRegistry:
         except KeyError:
             raise MalformedEvent(f"unknown event type {event_type!r}") from None
 
+    def label_zh(self, event_type: str) -> str:
+        """The event type's Chinese label (its class's `label_zh`); an unknown or unlabelled type
+        shows its name."""
+        label = getattr(self._classes.get(event_type), "label_zh", None)
+        return label if isinstance(label, str) and label else event_type
+
     def types(self) -> dict[str, type[DomainEvent]]:
         return dict(self._classes)
 
@@ -132,3 +138,9 @@ def _short(exc: ValidationError) -> str:
 
 # The one registry of all Ducha events; each contracts module registers its classes on import.
 registry = EventRegistry()
+
+
+def label_zh(event_type: str) -> str:
+    """`label_zh("RectificationRejected") == "审核验收未通过"`: the one Chinese label of an event type
+    (the `label_zh` ClassVar of its contract class); an unknown type shows its own name."""
+    return registry.label_zh(event_type)

@@ -43,6 +43,7 @@ class ReviewProposed(_Ver):
     `proposed_by`) or returns the proposal (ReviewProposalReturned). One proposal pending at a time."""
 
     event_type = "ReviewProposed"
+    label_zh = "提出审核意见"
     aggregate_type = "problem"
     submission_no: int = Field(ge=1)
     outcome: ReviewOutcome
@@ -57,6 +58,7 @@ class ReviewProposalReturned(_Ver):
     awaits a new proposal."""
 
     event_type = "ReviewProposalReturned"
+    label_zh = "退回审核意见"
     aggregate_type = "problem"
     submission_no: int = Field(ge=1)
     reason: Text
@@ -68,6 +70,7 @@ class RectificationVerified(_Ver):
     """Review and acceptance (审核验收) passed, with an effectiveness assessment (评估问效)."""
 
     event_type = "RectificationVerified"
+    label_zh = "审核验收通过"
     aggregate_type = "problem"
     submission_no: int = Field(ge=1)
     effectiveness: Effectiveness
@@ -80,6 +83,7 @@ class RectificationRejected(_Ver):
     """Review rejected the submission; rectification must start again (with these reasons)."""
 
     event_type = "RectificationRejected"
+    label_zh = "审核验收未通过"
     aggregate_type = "problem"
     submission_no: int = Field(ge=1)
     reasons: tuple[Text, ...] = Field(min_length=1)
@@ -91,6 +95,7 @@ class LedgerEntryRecorded(_Ver):
     """A write-off ledger (销号台账) line: numbers are sequential per round, never reused."""
 
     event_type = "LedgerEntryRecorded"
+    label_zh = "登记销号台账"
     aggregate_type = "ledger"
     ledger_no: int = Field(ge=1)
     problem_id: Id
@@ -103,6 +108,7 @@ class ProblemWrittenOff(_Ver):
     """The accepted problem was entered on the ledger and written off (入账销号)."""
 
     event_type = "ProblemWrittenOff"
+    label_zh = "入账销号"
     aggregate_type = "problem"
     round_id: Id
     ledger_no: int = Field(ge=1)
@@ -120,6 +126,7 @@ class RevisitRecorded(_Ver):
     """On-site revisit (回访) after write-off."""
 
     event_type = "RevisitRecorded"
+    label_zh = "回访"
     aggregate_type = "problem"
     outcome: RevisitOutcome
     findings: Text
@@ -133,6 +140,7 @@ class SpotCheckDrawn(_Ver):
     """The office drew a random sample (抽查); `seed` reproduces it from the same population."""
 
     event_type = "SpotCheckDrawn"
+    label_zh = "抽取抽查样本"
     aggregate_type = "spotcheck"
     round_id: Id
     population: ShortText = Field(description="written_off or achievements")
@@ -145,6 +153,7 @@ class SpotCheckDrawn(_Ver):
 @registry.register
 class SpotCheckFindingRecorded(_Ver):
     event_type = "SpotCheckFindingRecorded"
+    label_zh = "记录抽查结果"
     aggregate_type = "spotcheck"
     problem_id: Id
     confirmed: bool = Field(description="the claimed result holds on site")
@@ -163,6 +172,7 @@ class RecheckRecorded(_Ver):
     """Investigation and re-check (调查复核) of an important matter."""
 
     event_type = "RecheckRecorded"
+    label_zh = "调查复核"
     aggregate_type = "recheck"
     round_id: Id
     subject: ShortText
@@ -182,6 +192,7 @@ class AccountabilityDecided(_Ver):
     """Cadre supervision's accountability (问责) or tolerance (容错纠错) decision."""
 
     event_type = "AccountabilityDecided"
+    label_zh = "问责/容错纠错决定"
     aggregate_type = "decision"
     kind: DecisionKind
     problem_id: Id | None = None
