@@ -35,6 +35,7 @@ from nats.js.api import (
 from ..contracts.base import DomainEvent, Envelope, event_hash
 from ..contracts.registry import EventRegistry, MalformedEvent
 from . import natsfast
+from .aggregate import LoadedAggregate
 from .subjects import ALL_EVENTS, DLQ_PREFIX, DLQ_STREAM, EVENT_PREFIX, EVENT_STREAM, AggregateKey
 
 log = logging.getLogger("ducha.eventstore")
@@ -76,21 +77,6 @@ class AppendResult:
     first_sequence: int
     last_sequence: int
     duplicate: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class LoadedAggregate:
-    key: AggregateKey
-    events: tuple[Envelope[DomainEvent], ...]
-    last_sequence: int  # 0: the aggregate has no events yet
-    last_hash: str | None = None  # hash of the last event's stored bytes: the next prev_hash
-
-    @property
-    def version(self) -> int:
-        return len(self.events)
-
-    def events_of_command(self, command_id: str) -> tuple[Envelope[DomainEvent], ...]:
-        return tuple(e for e in self.events if e.command_id == command_id)
 
 
 def event_stream_config(replicas: int = 1) -> StreamConfig:

@@ -1,12 +1,28 @@
-"""The HTTP edge every service shares: one error format, authentication, command context.
+"""The HTTP edge every service shares: one error format, authentication, command context, and the
+glue every router uses.
 
 Error format (all 4xx/5xx):  {"error": {"code": "...", "message": "...", "field": "..."|null,
 "details": [...]}}
+
+A command route, and a query route, as every service writes them:
+
+    @router.post("/{problem_id}/progress", response_model=CommandAnswer, responses=COMMAND_ERRORS)
+    async def report_progress(problem_id: PathId, body: ProgressIn, ctx: Command,
+                              kernel: KernelDep) -> dict[str, Any]:
+        require_role(ctx.actor, Role.UNIT)
+        result = await kernel.commands.run(key, ctx, lambda loaded: decide(State.of(loaded), body))
+        return command_answer(result)
+
+    @router.get("/{problem_id}", response_model=ProblemOut, responses=QUERY_ERRORS,
+                dependencies=[ReadAfter])
+    async def get_problem(problem_id: PathId, actor: CurrentActor, kernel: KernelDep) -> ProblemOut:
+        ...
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
@@ -18,8 +34,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..contracts.base import Actor, Role
 from .clock import derived_id
 from .commands import CommandContext, CommandResult, actor_scope, check_command_id
-from .errors import DomainError, Forbidden, InvalidCommand, NotYetVisible, ServiceStopping, Unauthorized
+from .errors import (
+    DomainError,
+    Forbidden,
+    InvalidCommand,
+    NotFound,
+    NotYetVisible,
+    ServiceStopping,
+    Unauthorized,
+)
 from .eventstore import EventStoreError
+from .runtime import Kernel
 
 log = logging.getLogger("ducha.http")
 
@@ -64,8 +89,15 @@ class CommandAnswer(BaseModel):
     sequence: int
     replayed: bool
 
+    @classmethod
+    def of(cls, result: CommandResult, ident: str | None = None) -> CommandAnswer:
+        return cls(id=ident or result.aggregate_id, sequence=result.last_sequence, replayed=result.replayed)
+
 
 def command_answer(result: CommandResult, ident: str | None = None) -> dict[str, Any]:
+    """The body of `CommandAnswer` for a command's result (`ident`: the id to answer when it is
+    not the aggregate's, e.g. a created sub-entity); extend it with `{**command_answer(r), ...}`
+    for a response model derived from `CommandAnswer`."""
     return {"id": ident or result.aggregate_id, "sequence": result.last_sequence, "replayed": result.replayed}
 
 
@@ -127,11 +159,25 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: ERROR_RESPONSES[status] for status in statuses}
 
 
+# The documented errors of every command route and every query route (`responses=...`).
+COMMAND_ERRORS = error_responses(401, 403, 404, 409, 422, 503)
+QUERY_ERRORS = error_responses(401, 403, 404, 422, 503)
+
+
+def kernel_of(request: Request) -> Kernel:
+    """The service's kernel (created by the app's lifespan)."""
+    kernel: Kernel = request.app.state.kernel
+    return kernel
+
+
+# A route parameter `kernel: KernelDep` is the typed kernel: no `request.app.state.kernel`.
+KernelDep = Annotated[Kernel, Depends(kernel_of)]
+
+
 def current_actor(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
-    verifier = request.app.state.kernel.verifier
-    actor: Actor = verifier.verify(authorization.split(" ", 1)[1].strip())
+    actor: Actor = kernel_of(request).verifier.verify(authorization.split(" ", 1)[1].strip())
     return actor
 
 
@@ -147,12 +193,8 @@ async def min_sequence(
     """Query parameter `min_sequence` of every query and command: wait (briefly) until this service
     has applied that log sequence, so a client reads (or acts on) its own write; 503 with
     Retry-After when it has not in time."""
-    if min_sequence:
-        kernel = request.app.state.kernel
-        if not await kernel.wait_for(min_sequence):
-            raise NotYetVisible(
-                f"this service has not yet applied log sequence {min_sequence}; retry shortly"
-            )
+    if min_sequence and not await kernel_of(request).wait_for(min_sequence):
+        raise NotYetVisible(f"this service has not yet applied log sequence {min_sequence}; retry shortly")
 
 
 ReadAfter = Depends(min_sequence)
@@ -193,7 +235,34 @@ def command_context(
 Command = Annotated[CommandContext, Depends(command_context)]
 
 
-def require_role(actor: Actor, *roles: Role) -> None:
+def require_role(actor: Actor, *roles: Role, doing: str | None = None) -> None:
+    """The one role check: 403 unless the actor has one of `roles`. `doing` ("review a
+    submission") makes the message say what was refused."""
     if actor.role not in roles:
         allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"role '{actor.role.value}' may not do this (allowed: {allowed})")
+        what = doing or "do this"
+        raise Forbidden(f"role '{actor.role.value}' may not {what} (allowed: {allowed}; 无权操作)")
+
+
+def require_scope(
+    actor: Actor,
+    *,
+    unit_id: str | None = None,
+    team_id: str | None = None,
+    helper_ids: Collection[str] | None = None,
+    missing: str = "not found",
+) -> None:
+    """The one scope check, after `require_role`, for a thing that belongs to a unit (and a team):
+
+    - a unit actor of another unit, and a helper department not among `helper_ids` (when given),
+      get 404 `missing`: it must not learn that another unit's thing exists;
+    - a team actor of another team (when `team_id` is given) gets 403;
+    - every other role passes (what a role may do at all is `require_role`'s question).
+    """
+    if actor.role == Role.UNIT and unit_id is not None and actor.unit_id != unit_id:
+        raise NotFound(missing)
+    if actor.role == Role.HELPER and helper_ids is not None and actor.unit_id not in helper_ids:
+        raise NotFound(missing)
+    if actor.role == Role.TEAM and team_id is not None and actor.team_id != team_id:
+        raise Forbidden(f"this belongs to team {team_id}, not to yours ({actor.team_id}); 非本组事项")
+

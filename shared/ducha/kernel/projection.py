@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import nats.aio.msg
 from sqlalchemy import (
@@ -38,6 +37,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import MalformedEvent
+from .aggregate import collect_handlers
 from .db import is_sqlite, serialize_schema_changes, write_transaction
 from .eventstore import DeliveryGap, DeliveryTracker, EventStore, subscribe_ordered
 from .fastsql import FastConnection, PlanCache
@@ -63,15 +63,58 @@ class ProjectionError(ValueError):
     """An event that this projection cannot apply (bad data, not a database outage)."""
 
 
-class Projection(ABC):
+H = TypeVar("H", bound=Callable[..., None])
+_HANDLES_ATTR = "__ducha_handles__"
+
+
+class Projection:
+    """A service's read model. Dispatch by event type with `Projection.handles`:
+
+        class Problems(Projection):
+            name, version, metadata = "problems", 1, metadata
+            subjects = (context_filter("intake"),)
+
+            @Projection.handles(IssueReported)
+            def _reported(self, conn: Connection, event: Envelope[Any]) -> None:
+                conn.execute(problems.insert().values(problem_id=event.aggregate_id, ...))
+
+    `apply` calls the method for the event's payload type (events of other types change nothing);
+    `apply_batch` applies a batch one by one: override it for set-based writes (catch-up speed).
+    The dispatch table is built once per class."""
+
     name: ClassVar[str]
     version: ClassVar[int]
     subjects: ClassVar[Sequence[str]]
     metadata: ClassVar[MetaData]
 
-    @abstractmethod
+    _kernel_dispatch: ClassVar[dict[type, Callable[..., None]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._kernel_dispatch = collect_handlers(cls, _HANDLES_ATTR)
+
+    @staticmethod
+    def handles(*event_types: type[DomainEvent]) -> Callable[[H], H]:
+        """Mark a method `(self, conn, event)` as applying events of these payload types."""
+        if not event_types:
+            raise TypeError("Projection.handles needs at least one event type")
+
+        def mark(fn: H) -> H:
+            setattr(fn, _HANDLES_ATTR, tuple(getattr(fn, _HANDLES_ATTR, ())) + event_types)
+            return fn
+
+        return mark
+
+    @classmethod
+    def handled_types(cls) -> tuple[type, ...]:
+        """The payload types this projection has a handler for."""
+        return tuple(cls._kernel_dispatch)
+
     def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
         """Apply one event. Runs inside the runner's transaction; do no other I/O."""
+        handler = self._kernel_dispatch.get(type(event.payload))
+        if handler is not None:
+            handler(self, conn, event)
 
     def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
         """Override to apply many events with fewer statements (catch-up speed)."""

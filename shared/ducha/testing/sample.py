@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, bindparam, func, select, update
 
 from ducha.contracts import DomainEvent, Envelope, EventRegistry
+from ducha.kernel.aggregate import AggregateState, applies
 from ducha.kernel.projection import Projection
 from ducha.kernel.subjects import context_filter
 
@@ -70,18 +71,34 @@ class CounterProjection(Projection):
     subjects = (context_filter("kt"),)
     metadata = counter_metadata
 
-    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
-        p = event.payload
-        if isinstance(p, CounterOpened):
-            conn.execute(
-                _open, {"id": event.aggregate_id, "unit_id": event.unit_id, "title": p.title, "seq": event.sequence}
-            )
-        elif isinstance(p, CounterIncremented):
-            if p.by < 0:
-                raise ValueError("a counter never goes down")
-            result = conn.execute(_increment, {"cid": event.aggregate_id, "by": p.by, "seq": event.sequence})
-            if result.rowcount != 1:
-                raise ValueError(f"no counter {event.aggregate_id}")
+    @Projection.handles(CounterOpened)
+    def _opened(self, conn: Connection, event: Envelope[Any]) -> None:
+        conn.execute(_open, {"id": event.aggregate_id, "unit_id": event.unit_id, "title": event.payload.title,
+                             "seq": event.sequence})
+
+    @Projection.handles(CounterIncremented)
+    def _incremented(self, conn: Connection, event: Envelope[Any]) -> None:
+        p: CounterIncremented = event.payload
+        if p.by < 0:
+            raise ValueError("a counter never goes down")
+        result = conn.execute(_increment, {"cid": event.aggregate_id, "by": p.by, "seq": event.sequence})
+        if result.rowcount != 1:
+            raise ValueError(f"no counter {event.aggregate_id}")
+
+
+class CounterState(AggregateState):
+    """A counter as its commands see it (the kernel's aggregate idiom)."""
+
+    title: str = ""
+    total: int = 0
+
+    @applies(CounterOpened)
+    def _opened(self, event: CounterOpened) -> None:
+        self.title = event.title
+
+    @applies(CounterIncremented)
+    def _incremented(self, event: CounterIncremented) -> None:
+        self.total += event.by
 
 
 def dump(conn: Connection) -> list[tuple[Any, ...]]:
