@@ -21,7 +21,7 @@ from ducha.kernel.natsserver import nats_server_binary, server_version
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SERVICES = ("intake", "rectification", "verification", "notify")
+SERVICES = ("intake", "rectification", "verification", "notify", "audit")
 NATS_NODES = ("n1", "n2", "n3")
 SECRET_WORDS = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE", re.IGNORECASE)
 

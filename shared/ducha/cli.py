@@ -33,13 +33,10 @@ __all__ = ["DEFAULT_NATS_PORT", "build_parser", "main", "service_specs"]
 
 
 def service_specs() -> dict[str, ServiceSpec]:
-    """Every service registered under the `ducha.services` entry point group, in start order."""
-    specs = {}
-    for ep in entry_points(group="ducha.services"):
-        spec = ep.load()()
-        specs[spec.name] = spec
-    order = ["intake", "rectification", "verification", "notify"]
-    return dict(sorted(specs.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+    """Every service registered under the `ducha.services` entry point group, in start order
+    (`ServiceSpec.start_order`, then name)."""
+    specs = [ep.load()() for ep in entry_points(group="ducha.services")]
+    return {spec.name: spec for spec in sorted(specs, key=lambda spec: (spec.start_order, spec.name))}
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -72,13 +69,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     env = dict(os.environ)
     env.update(DUCHA_NATS_URL=server.url, DUCHA_DATA_DIR=str(data_dir))
-    # Passwordless demo sign-in only when asked for: `--demo` or an explicit DUCHA_WEB_AUTH. Plain
-    # `ducha run` starts the services without the workbench, and says how to get it.
-    skipped_web = None
     if args.demo:
-        env.setdefault("DUCHA_WEB_AUTH", "demo")
-    elif "web" in ports and not env.get("DUCHA_WEB_AUTH"):
-        skipped_web = ports.pop("web")
+        for spec in specs.values():
+            for name, value in spec.demo_env.items():
+                env.setdefault(name, value)
+    # A service may stay out given the environment (e.g. the workbench without a sign-in method):
+    # say why, and how to get it.
+    skipped = {}
+    for name, spec in specs.items():
+        reason = spec.run_skip(env) if spec.run_skip is not None else None
+        if reason is not None:
+            skipped[name] = reason
+            ports.pop(name)
 
     def service_starter(name: str, port: int) -> Callable[[], subprocess.Popen[bytes]]:
         def start() -> subprocess.Popen[bytes]:
@@ -108,8 +110,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             assert child.proc is not None
             _wait_healthy(child.name, args.host, ports[child.name], child.proc)
         if args.demo:
-            print("filling the system with a demo city (python -m ducha_web.demo) ...", flush=True)
-            subprocess.run([sys.executable, "-m", "ducha_web.demo"], env=env, check=False)
+            for spec in specs.values():
+                if spec.demo_module and spec.name in ports:
+                    print(f"filling the system with a demo city (python -m {spec.demo_module}) ...", flush=True)
+                    subprocess.run([sys.executable, "-m", spec.demo_module], env=env, check=False)
         print()
         print("Ducha (督查) is running:")
         print(f"  nats-server {server.url}  (JetStream store {data_dir / 'jetstream'})")
@@ -121,14 +125,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         if os.environ.get("DUCHA_DEV_CLOCK_OFFSET"):
             print(f"  development clock: every service runs {os.environ['DUCHA_DEV_CLOCK_OFFSET']} "
                   "off the real time (DUCHA_DEV_CLOCK_OFFSET)")
-        if "web" in ports:
-            print(f"\nSign in to the workbench (督查工作台): http://{args.host}:{ports['web']}/login"
-                  + ("  — pick a demo account, e.g. 王志强 (领导小组办公室)" if args.demo else ""))
+        for name, spec in specs.items():
+            if spec.run_banner is not None and name in ports:
+                print("\n" + spec.run_banner(f"http://{args.host}:{ports[name]}", bool(args.demo)))
         issuer = TokenIssuer(keys.private_pem)
         token = issuer.issue(Actor(id="office-admin", name="督查办管理员", role=Role.OFFICE))
-        if skipped_web is not None:
-            print("  web           not started: no sign-in configured (`./dev.sh up --demo` for demo accounts, "
-                  "or set DUCHA_WEB_AUTH=oidc|demo)")
+        for name, reason in skipped.items():
+            print(f"  {name:<13} not started: {reason}")
         print("\nAn office token for trying the API (valid 12 h; more with `ducha token --help`):")
         print(f"  export TOKEN={token}")
         print(f"\nA crashed service is restarted (after {MAX_CRASHES} crashes in a row everything "

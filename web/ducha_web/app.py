@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from ducha.kernel.headers import SecurityHeadersMiddleware
@@ -100,7 +100,24 @@ def spec() -> ServiceSpec:
         background=[_runtime],
         response_headers=PAGE_HEADERS,
         preflight=_check_settings,
+        start_order=900,  # `ducha run`: after the services it calls
+        demo_env={"DUCHA_WEB_AUTH": "demo"},
+        demo_module="ducha_web.demo",
+        run_skip=_run_skip,
+        run_banner=_run_banner,
     )
+
+
+def _run_skip(env: Mapping[str, str]) -> str | None:
+    """`ducha run` starts the workbench only with a sign-in method (passwordless demo only when asked)."""
+    if env.get("DUCHA_WEB_AUTH"):
+        return None
+    return "no sign-in configured (`./dev.sh up --demo` for demo accounts, or set DUCHA_WEB_AUTH=oidc|demo)"
+
+
+def _run_banner(url: str, demo: bool) -> str:
+    return (f"Sign in to the workbench (督查工作台): {url}/login"
+            + ("  — pick a demo account, e.g. 王志强 (领导小组办公室)" if demo else ""))
 
 
 def create_web_app(settings: WebSettings | None = None, transport: Any = None) -> FastAPI:

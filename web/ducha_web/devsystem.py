@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ducha.kernel.natsserver import free_port
 
-SERVICES = ["intake", "rectification", "verification", "notify", "web"]
+SERVICES = ["intake", "rectification", "verification", "notify", "audit", "web"]
 
 
 @dataclass

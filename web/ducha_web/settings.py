@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_PORTS = {"intake": 8101, "rectification": 8102, "verification": 8103, "notify": 8104}
+SERVICE_PORTS = {"intake": 8101, "rectification": 8102, "verification": 8103, "notify": 8104, "audit": 8105}
 
 
 def _service_url(name: str) -> str:
@@ -43,9 +43,8 @@ class WebSettings(BaseSettings):
     verification_url: str = Field(default_factory=lambda: _service_url("verification"))
     notify_url: str = Field(default_factory=lambda: _service_url("notify"))
     request_timeout: float = Field(default=15.0, gt=0, le=300)
-    audit_url: str | None = Field(
-        default=None, description="the service that includes ducha.audit's router (GET /v1/audit/problems/"
-        "<id>/timeline); unset = intake's URL (intake serves it)")
+    audit_url: str = Field(default_factory=lambda: _service_url("audit"),
+                           description="the audit service (timelines, the audit pages)")
 
     # sign-in
     auth: Literal["demo", "oidc"] | None = Field(
@@ -88,7 +87,7 @@ class WebSettings(BaseSettings):
     page_size: int = Field(default=50, ge=5, le=500)
     export_max_rows: int = Field(default=20000, ge=100, le=1_000_000)
 
-    @field_validator("intake_url", "rectification_url", "verification_url", "notify_url")
+    @field_validator("intake_url", "rectification_url", "verification_url", "notify_url", "audit_url")
     @classmethod
     def _http(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -123,6 +122,7 @@ class WebSettings(BaseSettings):
             "rectification": self.rectification_url,
             "verification": self.verification_url,
             "notify": self.notify_url,
+            "audit": self.audit_url,
         }
 
     def check(self) -> None:

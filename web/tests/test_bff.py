@@ -316,7 +316,7 @@ def test_the_timeline_comes_from_the_audit_api(client: TestClient, fake: Fake) -
               {"sequence": 9, "occurred_at": "2026-11-21T02:00:00+00:00", "event_type": "RectificationRejected",
                "actor": {"id": "P0102", "name": "张敏", "role": "team"}, "reasons": ["缺少对比照片"],
                "evidence": [], "changes": {"submission_no": 1}}]
-    fake.on(8101, f"/v1/audit/problems/{PID}/timeline",
+    fake.on(8105, f"/v1/audit/problems/{PID}/timeline",
             lambda r: httpx.Response(200, json={"problem_id": PID, "unit_id": r.url.params["unit"], "events": events}))
     sign_in(client, "P1D01")
     page = client.get(f"/problems/{PID}")

@@ -92,6 +92,7 @@ def spec(settings: NotifySettings | None = None, mailer: Mailer | None = None) -
         name="notify",
         title="Ducha notify (通知与通报)",
         default_port=8104,
+        start_order=40,  # `ducha run`: the event flow
         description="Department event streams, reminders and escalations, digests and bulletins.",
         projections=_projections,
         routers=_routers,

@@ -20,6 +20,7 @@ def spec() -> ServiceSpec:
         name="rectification",
         title="Ducha rectification (整改)",
         default_port=8102,
+        start_order=20,  # `ducha run`: the event flow
         description="Deadlines, progress, dispatch check-ins, reminders, help, extensions, overdue warnings and submission.",
         projections=lambda: (RectificationProjection(),),
         routers=lambda: (commands.router, queries.router),

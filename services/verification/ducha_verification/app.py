@@ -30,6 +30,7 @@ def spec() -> ServiceSpec:
         name="verification",
         title="Ducha verification (审核验收与销号)",
         default_port=8103,
+        start_order=30,  # `ducha run`: the event flow
         description="Review and acceptance, the write-off ledger, revisits, spot checks, re-checks and accountability.",
         projections=_projections,
         routers=_routers,

@@ -87,7 +87,7 @@ class AsOfReads:
                 progress=build.progress)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure of a build is shown on its page
             log.error("as-of %d of %s failed: %r", build.sequence, self.spec.name, exc)
             build.error = str(exc) or exc.__class__.__name__
             return

@@ -97,9 +97,13 @@ class AuditKey:
         return salt, commitment(salt, *hashes)
 
     @classmethod
-    def load(cls, key_dir: Path) -> AuditKey:
-        """$DUCHA_AUDIT_KEY (hex) if set, else `<key_dir>/audit.key`, created on first use."""
-        configured = os.environ.get("DUCHA_AUDIT_KEY")
+    def load(cls, key_dir: Path, configured: str | None = None) -> AuditKey:
+        """The configured key (hex; default $DUCHA_AUDIT_KEY) if set, else `<key_dir>/audit.key`,
+        created on first use."""
+        if configured is None:
+            from .settings import audit_settings
+
+            configured = audit_settings().key
         if configured:
             try:
                 return cls(bytes.fromhex(configured.strip()))
@@ -121,7 +125,10 @@ class AuditKey:
 
     @classmethod
     def from_environment(cls) -> AuditKey:
-        return cls.load(Path(os.environ.get("DUCHA_DATA_DIR") or "data") / "keys")
+        from .settings import audit_settings
+
+        settings = audit_settings()
+        return cls.load(settings.key_dir, settings.key or "")
 
 
 @dataclass(frozen=True)

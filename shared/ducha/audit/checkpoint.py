@@ -8,10 +8,8 @@ Computed outside the write path: a background job reads the events after the las
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +36,6 @@ from .chain import (
 log = logging.getLogger("ducha.audit")
 
 MAX_EVENTS_PER_CHECKPOINT = 10_000  # keeps a checkpoint's digests under ~200 kB
-DEFAULT_INTERVAL_SECONDS = 60.0
 WRONG_LAST_SEQUENCE = 10071
 
 
@@ -197,25 +194,20 @@ async def checkpoint_until_current(nc_or_store: NATS | EventStore, stream: str =
     return recorded
 
 
-def interval_seconds() -> float:
-    return float(os.environ.get("DUCHA_AUDIT_CHECKPOINT_SECONDS", DEFAULT_INTERVAL_SECONDS))
-
-
 async def checkpoint_job(kernel: Any, interval: float | None = None) -> None:
     """Background job for `ServiceSpec.background`: every `interval` seconds (default
-    $DUCHA_AUDIT_CHECKPOINT_SECONDS or 60), record checkpoints up to the end of the log."""
-    every = interval if interval is not None else interval_seconds()
+    $DUCHA_AUDIT_CHECKPOINT_SECONDS or 60), record checkpoints up to the end of the log — in one
+    instance per period, however many run this job (recording is idempotent anyway)."""
+    from .jobs import once_per_slot
+    from .settings import audit_settings
+
+    every = interval if interval is not None else audit_settings().checkpoint_seconds
     key_dir = getattr(kernel.settings, "key_dir", None)
     key = AuditKey.load(key_dir) if key_dir is not None else AuditKey.from_environment()
-    await ensure_audit_stream(kernel.nc.jetstream(), getattr(kernel.settings, "stream_replicas", 1))
-    while True:
-        try:
-            await checkpoint_until_current(kernel.store, key=key)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError from exc  # nats-py may turn a cancellation into its own error
-            log.error("audit checkpoint failed, retrying in %.1fs: %r", every, exc)
-        await asyncio.sleep(every)
+    replicas = getattr(kernel.settings, "stream_replicas", 1)
+    await ensure_audit_stream(kernel.nc.jetstream(), replicas)
+
+    async def run() -> None:
+        await checkpoint_until_current(kernel.store, key=key)
+
+    await once_per_slot(kernel.nc.jetstream(), "checkpoint", every, run, replicas=replicas, at_start=True)

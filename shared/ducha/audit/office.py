@@ -7,8 +7,8 @@ Records go to the audit stream `DUCHA_AUDIT` (deny delete/purge) beside the chec
     ducha.audit.verification  {started_at, finished_at, trigger, ok, events, ..., problems}
 
 They are about the log, not part of it: they never change the hash chain being verified.
-A service includes `integrity_router()` in its routers and `verification_job` in its background
-jobs (intake does, beside `checkpoint_job`).
+The audit service (`ducha.audit.app`) includes `integrity_router()` in its routers and
+`verification_job` in its background jobs, beside `checkpoint_job`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import tempfile
 import time
 from collections import deque
@@ -36,12 +35,13 @@ from ..kernel.http import CurrentActor, error_responses
 from ..kernel.subjects import check_token
 from .chain import AUDIT_PREFIX, AUDIT_STREAM, CHECKPOINT_SUBJECT, AuditKey
 from .checkpoint import ensure_audit_stream, last_checkpoint
+from .jobs import once_per_slot
+from .settings import audit_settings
 
 log = logging.getLogger("ducha.audit")
 
 ACCESS_SUBJECT = f"{AUDIT_PREFIX}.access"
 VERIFICATION_SUBJECT = f"{AUDIT_PREFIX}.verification"
-DEFAULT_VERIFY_SECONDS = 86_400.0  # nightly
 MAX_PROBLEMS_RECORDED = 50
 AUDIT_ROLES = (Role.OFFICE, Role.AUDITOR)
 
@@ -118,30 +118,24 @@ def _key(kernel: Any) -> AuditKey:
     return AuditKey.load(key_dir) if key_dir is not None else AuditKey.from_environment()
 
 
-def verify_interval_seconds() -> float:
-    return float(os.environ.get("DUCHA_AUDIT_VERIFY_SECONDS", DEFAULT_VERIFY_SECONDS))
-
-
-async def verification_job(kernel: Any, interval: float | None = None) -> None:
-    """Background job: every `interval` seconds (default $DUCHA_AUDIT_VERIFY_SECONDS or nightly,
-    86,400), verify the whole log and record the result (trigger `scheduled`)."""
-    every = interval if interval is not None else verify_interval_seconds()
+async def verification_job(kernel: Any, interval: float | None = None, phase: float | None = None) -> None:
+    """Background job: at the start of every period of `interval` seconds (default
+    $DUCHA_AUDIT_VERIFY_SECONDS or nightly, at 03:00 in the city), verify the whole log and record
+    the result (trigger `scheduled`) — in one instance only, however many run this job."""
+    settings = audit_settings()
+    every = interval if interval is not None else settings.verify_seconds
+    shift = phase if phase is not None else (settings.verify_phase_seconds % every if interval is None else 0.0)
     key = _key(kernel)
-    while True:
-        await asyncio.sleep(every)
-        try:
-            result = await run_verification(kernel, "scheduled", key)
-            log.log(logging.INFO if result["ok"] else logging.ERROR,
-                    "scheduled verification: %s (%d events, verified up to %d)",
-                    "ok" if result["ok"] else f"{result['problem_count']} problem(s)",
-                    result["events"], result["verified_up_to"])
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError from exc
-            log.error("scheduled verification failed, next in %.0fs: %r", every, exc)
+
+    async def run() -> None:
+        result = await run_verification(kernel, "scheduled", key)
+        log.log(logging.INFO if result["ok"] else logging.ERROR,
+                "scheduled verification: %s (%d events, verified up to %d)",
+                "ok" if result["ok"] else f"{result['problem_count']} problem(s)",
+                result["events"], result["verified_up_to"])
+
+    await once_per_slot(kernel.nc.jetstream(), "verification", every, run, phase=shift,
+                        replicas=getattr(kernel.settings, "stream_replicas", 1))
 
 
 def _checkpoint_dict(js_checkpoint: Any) -> dict[str, Any] | None:

@@ -45,6 +45,16 @@ class ServiceSpec:
     # Validates the service's own settings when its app is created (raises SystemExit with the
     # reason), so a misconfigured service refuses to start instead of failing on first use.
     preflight: Callable[[], None] | None = None
+    # `ducha run`: services start in ascending `start_order` (the event flow: producers first).
+    start_order: int = 100
+    # `ducha run --demo`: environment for every process, and a module run (`python -m`) once all
+    # services answer /health.
+    demo_env: Mapping[str, str] = field(default_factory=dict)
+    demo_module: str | None = None
+    # `ducha run`: why this service is left out given the environment (None: start it), and a line
+    # printed once it runs, given its base URL and whether --demo was asked for.
+    run_skip: Callable[[Mapping[str, str]], str | None] | None = None
+    run_banner: Callable[[str, bool], str] | None = None
 
 
 @dataclass

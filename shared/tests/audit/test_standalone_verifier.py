@@ -16,7 +16,7 @@ from .conftest import History
 def run_verifier(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # -I -S: isolated, without site-packages: only the standard library is importable
     return subprocess.run([sys.executable, "-I", "-S", str(script), *args],
-                          capture_output=True, text=True, timeout=120, cwd=script.parent)
+                          check=False, capture_output=True, text=True, timeout=120, cwd=script.parent)
 
 
 async def test_auditor_verifies_an_export_with_the_standalone_verifier(history: History, tmp_path: Path) -> None:

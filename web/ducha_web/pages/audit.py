@@ -1,5 +1,5 @@
 """审计核查: the audit page for the office and the auditor (read-only, city-wide). Everything comes
-from intake's audit API (`ducha.audit.office`), which records every access in DUCHA_AUDIT: the
+from the audit service's API (`ducha.audit.office`), which records every access in DUCHA_AUDIT: the
 latest checkpoint and verified range, the last verification runs (nightly and on demand), the
 export files of a unit or a round, the standalone verifier and its guide in Chinese."""
 
@@ -35,8 +35,8 @@ async def _audit_session(request: Request) -> Any:
 async def audit_page(request: Request) -> Response:
     session = await _audit_session(request)
     web = await get_web(request)
-    status = await web.services.get("intake", "/v1/audit/status", session.token)
-    runs = (await web.services.get("intake", "/v1/audit/verifications", session.token, limit=10))["items"]
+    status = await web.services.get("audit", "/v1/audit/status", session.token)
+    runs = (await web.services.get("audit", "/v1/audit/verifications", session.token, limit=10))["items"]
     units = await backend.units(web.services, session.token)
     rounds = await backend.rounds(web.services, session.token)
     ctx = take_flash(request)
@@ -51,7 +51,7 @@ async def verify_now(request: Request) -> Response:
     check_csrf(session, await request.form())
     web = await get_web(request)
     try:
-        run = await web.services.post("intake", "/v1/audit/verifications", session.token)
+        run = await web.services.post("audit", "/v1/audit/verifications", session.token)
     except ApiError as exc:
         if exc.status == 401:
             raise
@@ -66,7 +66,7 @@ async def download_export(request: Request, unit: str = "", round: str = "") -> 
     session = await _audit_session(request)
     web = await get_web(request)
     params = {"unit": unit} if unit else {"round": round}
-    resp = await web.services.request("intake", "GET", "/v1/audit/exports", session.token, params=params, raw=True)
+    resp = await web.services.request("audit", "GET", "/v1/audit/exports", session.token, params=params, raw=True)
     name = f"{'单位' if unit else '轮次'}-{unit or round}-导出.jsonl"
     return Response(resp.content, media_type="application/x-ndjson", headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
