@@ -98,6 +98,10 @@ problems = Table(
     Column("accepted_seq", BigInteger),
     Column("written_off_seq", BigInteger),
     Column("last_reopen_seq", BigInteger, nullable=False, default=0),
+    Column("reopened_on", Date),  # city day of the last reopen
+    # Event id of the verification event (rejection, rebound) that reopened the row, until the
+    # reaction's RectificationReopened for it arrives (which then changes nothing more).
+    Column("reopen_source", String(64)),
     Column("ledger_no", Integer),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -220,3 +220,64 @@ async def test_a_rebound_long_after_write_off_asks_for_a_new_deadline_not_a_red_
     assert (await up.events("P1"))[-1].payload.change == "reset_after_reopen"
     assert (await http.submit("P1")).status_code == 200
     assert (await up.events("P1"))[-1].payload.submission_no == 2
+
+
+async def test_a_rejection_shows_as_reopened_at_its_own_sequence(svc: Any, up: Upstream, http: Client) -> None:
+    """Issue 16: the rejection's sequence is enough to read the reopen (`?min_sequence=`), before
+    (here: without) the reaction's RectificationReopened; that event then changes nothing on the row."""
+    await up.problem("P1")
+    assert (await http.commit("P1", up.today() + timedelta(days=10))).status_code == 200
+    assert (await http.submit("P1")).status_code == 200
+    reactor = svc.kernel.reactors["reopen_on_rejection_or_rebound"]
+    await reactor.stop()
+    rejected = await up.reject("P1", 1, "佐证材料不全")
+    row = (await http.ledger(UNIT1, min_sequence=rejected.last_sequence))["items"][0]
+    assert row["status"] == "rectifying" and row["reopen_count"] == 1
+    assert row["last_reopen_cause"] == "rejected" and row["last_rejection_reasons"] == ["佐证材料不全"]
+    assert "RectificationReopened" not in await up.types("P1")
+    detail = (await http.get(UNIT1, "/v1/problems/P1", min_sequence=rejected.last_sequence)).json()
+
+    # The next city day: the reaction's reopen is dated then, and the row follows that date.
+    svc.kernel.clock.advance(timedelta(days=1))
+    again = ReactionRunner(svc.kernel, reactor.reaction, retry_delay=0.05)
+    await again.start()
+    try:
+        await reopened(up, "P1", 1)
+    finally:
+        await again.stop()
+    seq = (await up.events("P1"))[-1].sequence
+    after = (await http.get(UNIT1, "/v1/problems/P1", min_sequence=seq)).json()
+    assert after["timeline"][-1]["event_type"] == "RectificationReopened"
+    same = ("status", "deadline", "reopen_count", "rebound_count", "last_reopen_cause", "last_rejection_reasons")
+    assert {k: after[k] for k in same} == {k: detail[k] for k in same}
+    # A new deadline is due from the reopen's own day, as the aggregate decides it.
+    r = await http.post(UNIT1, "/v1/problems/P1/deadline",
+                        {"deadline": (up.today() + timedelta(days=20)).isoformat(), "plan": "重新整改"})
+    assert r.status_code == 200, r.text
+    assert (await up.events("P1"))[-1].payload.change == "reset_after_reopen"
+
+
+async def test_a_rejection_after_the_deadline_asks_for_a_new_one_dated_by_the_reopen(
+    svc: Any, up: Upstream, http: Client
+) -> None:
+    await up.problem("P1")
+    assert (await http.commit("P1", up.today() + timedelta(days=2))).status_code == 200
+    assert (await http.submit("P1")).status_code == 200
+    svc.kernel.clock.advance(timedelta(days=5))  # Saturday 03-07: the deadline (03-04) has passed
+    reactor = svc.kernel.reactors["reopen_on_rejection_or_rebound"]
+    await reactor.stop()
+    rejected = await up.reject("P1", 1, "不合格")
+    row = (await http.ledger(UNIT1, min_sequence=rejected.last_sequence))["items"][0]
+    assert row["status"] == "awaiting_commitment" and row["deadline"] is None
+    assert row["commit_deadline_by"] == "2026-03-11"  # 3 working days from Saturday 03-07
+    svc.kernel.clock.advance(timedelta(days=2))  # the reaction runs on Monday 03-09
+    again = ReactionRunner(svc.kernel, reactor.reaction, retry_delay=0.05)
+    await again.start()
+    try:
+        await reopened(up, "P1", 1)
+    finally:
+        await again.stop()
+    seq = (await up.events("P1"))[-1].sequence
+    row = (await http.ledger(UNIT1, min_sequence=seq))["items"][0]
+    assert row["status"] == "awaiting_commitment" and row["commit_deadline_by"] == "2026-03-12"
+    assert row["reopen_count"] == 1
