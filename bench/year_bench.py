@@ -60,7 +60,7 @@ def make(data: Path, problems: int, seed: int) -> None:
     server = NatsServer(store_dir=data / "jetstream").start()
     try:
         print(f"appending {problems:,} problems' events through the kernel ...", flush=True)
-        gen = asyncio.run(generate(server.url, round_id, teams, problems, seed, chunk=200, in_flight=8))
+        gen = asyncio.run(generate(server.url, round_id, teams, problems, seed))
         print(json.dumps(gen), flush=True)
         (data / "year.json").write_text(json.dumps({"round_id": round_id, **gen}))
     finally:
