@@ -64,6 +64,22 @@ def make(data: Path, problems: int, seed: int) -> None:
         return LoadedAggregate(key, (), 0, None)
 
     EventStore.load = new_aggregate  # type: ignore[method-assign]
+    # On a loaded machine a batch can stay unacknowledged past the kernel's budget; sending the
+    # same command again is safe (same message ids; the reload finds the stored events).
+    from ducha.kernel.commands import CommandRunner
+    from ducha.kernel.eventstore import AppendUnacknowledged
+
+    run_multi = CommandRunner.run_multi
+
+    async def patient_run_multi(runner: CommandRunner, *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(20):
+            try:
+                return await run_multi(runner, *args, **kwargs)
+            except AppendUnacknowledged:
+                print(f"  a batch unacknowledged in time; sending it again ({attempt + 1})", flush=True)
+        return await run_multi(runner, *args, **kwargs)
+
+    CommandRunner.run_multi = patient_run_multi  # type: ignore[method-assign]
     server = NatsServer(store_dir=data / "jetstream").start()
     try:
         print(f"appending {problems:,} problems' events through the kernel ...", flush=True)
