@@ -63,7 +63,7 @@ def make(data: Path, problems: int, seed: int) -> None:
         seen.add(key.filter)
         return LoadedAggregate(key, (), 0, None)
 
-    EventStore.load = new_aggregate  # type: ignore[method-assign]
+    EventStore.load = new_aggregate  # type: ignore[method-assign,assignment]
     # On a loaded machine a batch can stay unacknowledged past the kernel's budget; sending the
     # same command again is safe (same message ids; the reload finds the stored events).
     from ducha.kernel.commands import CommandRunner
@@ -79,7 +79,7 @@ def make(data: Path, problems: int, seed: int) -> None:
                 print(f"  a batch unacknowledged in time; sending it again ({attempt + 1})", flush=True)
         return await run_multi(runner, *args, **kwargs)
 
-    CommandRunner.run_multi = patient_run_multi  # type: ignore[method-assign]
+    CommandRunner.run_multi = patient_run_multi  # type: ignore[method-assign,assignment]
     server = NatsServer(store_dir=data / "jetstream").start()
     try:
         print(f"appending {problems:,} problems' events through the kernel ...", flush=True)
