@@ -34,9 +34,11 @@ class Scope:
 
     def where(self, table: Table) -> list[Any]:
         """Conditions limiting `table` (with unit_id and team_id columns; problem_id for the
-        problem's stage) to this scope."""
+        problem's stage, or `disclosed` for the counters) to this scope."""
         disclosed: Any = None
-        if table is problems:
+        if "disclosed" in table.c:  # the statistics' counters (grouped by fed back or not)
+            disclosed = table.c.disclosed.is_(True)
+        elif table is problems:
             disclosed = and_(problems.c.fed_back_at.is_not(None), problems.c.excluded.is_(False))
         elif "problem_id" in table.c:
             shown = select(problems.c.problem_id).where(problems.c.fed_back_at.is_not(None),

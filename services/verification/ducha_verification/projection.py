@@ -1,245 +1,470 @@
 """The verification projection: what this service learns from intake and rectification, and its
-own reviews, ledger, revisits, spot checks, re-checks and decisions. Every value comes from events
-(times are the events' `occurred_at`), so a rebuild gives identical rows."""
+own reviews, ledger, revisits, spot checks, re-checks and decisions — and the statistics' counters,
+kept in the same transaction. Every value comes from events (times are the events' `occurred_at`),
+so a rebuild gives identical rows.
+
+A batch is applied set-based: the problem rows the batch touches are read once, the events change
+them in memory (in log order, so the result is the one event-at-a-time application would give),
+then every changed row is written back with one statement per kind, and each counter row moves by
+the batch's net change."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any, TypeAlias
 
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts import intake as i
 from ducha.contracts import rectification as r
 from ducha.contracts import verification as v
+from ducha.kernel.calendar import local_date
 from ducha.kernel.projection import Projection, ProjectionError
 from ducha.kernel.subjects import context_filter, event_type_filter
-from sqlalchemy import Connection
+from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import statements as s
-from .config import as_utc, local_date
-from .tables import metadata, rounds, teams, units
+from .config import as_utc
+from .domain import counters, lights
+from .tables import (
+    ledger,
+    metadata,
+    problems,
+    rounds,
+    stat_counts,
+    stat_lights,
+    teams,
+    units,
+)
 
 NAME = "verification"
 INTAKE_EVENTS = (i.RoundOpened, i.TeamFormed, i.TeamAssignedToUnits, i.UnitRegistered, i.UnitUpdated,
                  i.IssueReported, i.IssueAmended, i.IssueWithdrawn, i.IssueMarkedDuplicate, i.IssueFedBack)
 RECTIFICATION_EVENTS = (r.DeadlineSet, r.DeadlineMissed, r.RectificationSubmitted, r.RectificationReopened)
+DEFAULT_YELLOW_DAYS = 3  # the round's defaults (intake's RoundOpened) when a round is unknown
+DEFAULT_COMMIT_DAYS = 3
+IN_CHUNK = 500
 
 Env: TypeAlias = Envelope[Any]
-HANDLERS: dict[type[DomainEvent], Callable[[Connection, Env], None]] = {}
+Row: TypeAlias = dict[str, Any]
+Handler: TypeAlias = Callable[["Batch", Env], None]
+HANDLERS: dict[type[DomainEvent], Handler] = {}
+PROBLEM_EVENTS: set[type[DomainEvent]] = set()  # events of a problem aggregate this projection keeps a row for
 
 
-def on(*types: type[DomainEvent]) -> Callable[[Callable[[Connection, Env], None]], Callable[[Connection, Env], None]]:
-    def deco(fn: Callable[[Connection, Env], None]) -> Callable[[Connection, Env], None]:
+def on(*types: type[DomainEvent], problem: bool = False) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
         for t in types:
             HANDLERS[t] = fn
+            if problem:
+                PROBLEM_EVENTS.add(t)
         return fn
     return deco
 
 
-def _problem_row(conn: Connection, problem_id: str) -> Any:
-    return conn.execute(s.sel_problem, {"pid": problem_id}).first()
+# ------------------------------------------------------------------ statements (built once)
+P = problems.c
+_COLS = [c.name for c in problems.columns]
+_sel_problems = select(problems).where(P.problem_id.in_(bindparam("pids", expanding=True)))
+_ins_problem = problems.insert()
+_upd_problem = update(problems).where(P.problem_id == bindparam("k_problem_id")).values(
+    {c: bindparam("v_" + c) for c in _COLS if c != "problem_id"})
+_upd_review = s.upd_review
+_upd_ledger_due = update(ledger).where(
+    ledger.c.round_id == bindparam("k_round_id"), ledger.c.ledger_no == bindparam("k_ledger_no")
+).values(revisit_due_on=bindparam("v_revisit_due_on"))
+_upd_ledger_revisit = update(ledger).where(
+    ledger.c.problem_id == bindparam("k_problem_id"), ledger.c.ledger_no == bindparam("k_ledger_no")
+).values(revisit_outcome=bindparam("v_revisit_outcome"), revisited_on=bindparam("v_revisited_on"),
+         revisit_findings=bindparam("v_revisit_findings"))
+_sel_policy = select(rounds.c.yellow_days, rounds.c.commit_days).where(rounds.c.round_id == bindparam("rid"))
+
+
+def _add_statements(dialect: str) -> tuple[Any, Any, Any, Any]:
+    """Upserts adding to a counter row (PostgreSQL and SQLite: INSERT .. ON CONFLICT DO UPDATE), and
+    deletes of rows that count nothing any more."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    out: list[Any] = []
+    for table, cols, keys in ((stat_counts, counters.COLUMNS, counters.GROUP),
+                              (stat_lights, ("n",), counters.LIGHT_GROUP)):
+        ins = insert(table)
+        out.append(ins.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
+                                             set_={c: table.c[c] + ins.excluded[c] for c in cols}))
+        zero = table.c[cols[0]] == 0
+        out.append(table.delete().where(and_(*(table.c[k] == bindparam("k_" + k) for k in keys), zero)))
+    return out[0], out[1], out[2], out[3]
+
+
+_ADD: dict[str, tuple[Any, Any, Any, Any]] = {}
+
+
+class Batch:
+    """The rows a batch of events changes, in memory until `flush`."""
+
+    def __init__(self, conn: Connection, policies: dict[str, tuple[int, int]]) -> None:
+        self.conn = conn
+        self.policies = policies
+        self.problems: dict[str, Row] = {}
+        self.before: dict[str, tuple[Any, Any]] = {}  # loaded rows: (contribution, light key) as read
+        self.new: set[str] = set()
+        self.dirty: set[str] = set()
+        self.subs_new: dict[tuple[str, int], Row] = {}
+        self.ledger_new: dict[tuple[str, int], Row] = {}
+        self.ledger_by_problem: dict[tuple[str, int], Row] = {}
+        self.ledger_due: list[Row] = []
+        self.ledger_revisit: list[Row] = []
+
+    # -------------------------------------------------------------- problems
+    def load(self, ids: Iterable[str]) -> None:
+        wanted = sorted(set(ids) - self.problems.keys())
+        for start in range(0, len(wanted), IN_CHUNK):
+            for row in self.conn.execute(_sel_problems, {"pids": wanted[start:start + IN_CHUNK]}):
+                data = dict(row._mapping)
+                self.problems[data["problem_id"]] = data
+                self.before[data["problem_id"]] = (counters.contribution(data), counters.light_key(data))
+
+    def find(self, problem_id: str | None) -> Row | None:
+        return self.problems.get(problem_id) if problem_id else None
+
+    def problem(self, e: Env, **values: Any) -> Row:
+        """The event's problem row (a problem not yet known — not in log order — gets one), with
+        `values` set and the event's sequence as its last."""
+        row = self.problems.get(e.aggregate_id)
+        if row is None:
+            row = {**s.PROBLEM_DEFAULTS, "problem_id": e.aggregate_id, "unit_id": e.unit_id or "_"}
+            self.problems[e.aggregate_id] = row
+            self.new.add(e.aggregate_id)
+        row.update(values)
+        row["last_sequence"] = e.sequence
+        self.dirty.add(e.aggregate_id)
+        return row
+
+    def policy(self, round_id: str | None) -> tuple[int, int]:
+        """(yellow_days, commit_days) of a round: fixed once the round is opened."""
+        if round_id is None:
+            return DEFAULT_YELLOW_DAYS, DEFAULT_COMMIT_DAYS
+        if round_id not in self.policies:
+            row = self.conn.execute(_sel_policy, {"rid": round_id}).first()
+            if row is None:
+                return DEFAULT_YELLOW_DAYS, DEFAULT_COMMIT_DAYS
+            self.policies[round_id] = (row.yellow_days if row.yellow_days is not None else DEFAULT_YELLOW_DAYS,
+                                       row.commit_days if row.commit_days is not None else DEFAULT_COMMIT_DAYS)
+        return self.policies[round_id]
+
+    # ----------------------------------------------------------------- flush
+    def flush(self) -> None:
+        conn = self.conn
+        if self.new:
+            conn.execute(_ins_problem, [self.problems[k] for k in sorted(self.new)])
+        changed = sorted(self.dirty - self.new)
+        if changed:
+            conn.execute(_upd_problem, [_update_params(self.problems[k]) for k in changed])
+        if self.subs_new:
+            conn.execute(s.ins["ver_submissions"], list(self.subs_new.values()))
+        if self.ledger_new:
+            conn.execute(s.ins["ver_ledger"], list(self.ledger_new.values()))
+        if self.ledger_due:
+            conn.execute(_upd_ledger_due, self.ledger_due)
+        if self.ledger_revisit:
+            conn.execute(_upd_ledger_revisit, self.ledger_revisit)
+        self._counters()
+
+    def _counters(self) -> None:
+        counts: dict[Any, list[int]] = defaultdict(lambda: [0] * len(counters.COLUMNS))
+        lit: dict[Any, int] = defaultdict(int)
+        for pid in self.dirty:
+            old_c, old_l = self.before.get(pid, (None, None))
+            row = self.problems[pid]
+            new_c, new_l = counters.contribution(row), counters.light_key(row)
+            if old_c != new_c:
+                for sign, c in ((-1, old_c), (1, new_c)):
+                    if c is not None:
+                        acc = counts[c[0]]
+                        for n, x in enumerate(c[1]):
+                            acc[n] += sign * x
+            if old_l != new_l:
+                if old_l is not None:
+                    lit[old_l] -= 1
+                if new_l is not None:
+                    lit[new_l] += 1
+        add_counts, drop_counts, add_lights, drop_lights = _ADD.setdefault(
+            self.conn.dialect.name, _add_statements(self.conn.dialect.name))
+        rows = [{**dict(zip(counters.GROUP, k, strict=True)), **dict(zip(counters.COLUMNS, d, strict=True))}
+                for k, d in sorted(counts.items()) if any(d)]
+        if rows:
+            self.conn.execute(add_counts, rows)
+            gone = [{"k_" + g: row[g] for g in counters.GROUP} for row in rows if row["reported"] < 0]
+            if gone:
+                self.conn.execute(drop_counts, gone)
+        lrows = [{**dict(zip(counters.LIGHT_GROUP, k, strict=True)), "n": n} for k, n in sorted(lit.items()) if n]
+        if lrows:
+            self.conn.execute(add_lights, lrows)
+            gone = [{"k_" + g: row[g] for g in counters.LIGHT_GROUP} for row in lrows if row["n"] < 0]
+            if gone:
+                self.conn.execute(drop_lights, gone)
+
+
+def _update_params(row: Row) -> Row:
+    out = {"v_" + c: row[c] for c in _COLS if c != "problem_id"}
+    out["k_problem_id"] = row["problem_id"]
+    return out
+
+
+def _problem_ids(events: Sequence[Env]) -> set[str]:
+    ids: set[str] = set()
+    for e in events:
+        t = type(e.payload)
+        if t in PROBLEM_EVENTS:
+            ids.add(e.aggregate_id)
+        elif t is v.SpotCheckDrawn:
+            ids.update(e.payload.selected_ids)
+        elif t in (v.RecheckRecorded, v.AccountabilityDecided) and e.payload.problem_id:
+            ids.add(e.payload.problem_id)
+    return ids
 
 
 # ------------------------------------------------------------------ intake
 @on(i.RoundOpened)
-def _round(conn: Connection, e: Env) -> None:
+def _round(b: Batch, e: Env) -> None:
     p: i.RoundOpened = e.payload
-    s.upsert(conn, rounds, s.upd_round, {"round_id": e.aggregate_id},
-             {"number": p.number, "name": p.name, "revisit_after_days": p.revisit_after_days})
+    b.policies[e.aggregate_id] = (p.yellow_days, p.deadline_commit_days)
+    s.upsert(b.conn, rounds, s.upd_round, {"round_id": e.aggregate_id},
+             {"number": p.number, "name": p.name, "revisit_after_days": p.revisit_after_days,
+              "yellow_days": p.yellow_days, "commit_days": p.deadline_commit_days})
 
 
 @on(i.TeamFormed)
-def _team(conn: Connection, e: Env) -> None:
+def _team(b: Batch, e: Env) -> None:
     p: i.TeamFormed = e.payload
-    s.upsert(conn, teams, s.upd_team, {"team_id": e.aggregate_id},
+    s.upsert(b.conn, teams, s.upd_team, {"team_id": e.aggregate_id},
              {"round_id": p.round_id, "name": p.name, "leader_id": p.leader_id, "leader_name": p.leader_name})
 
 
 @on(i.TeamAssignedToUnits)
-def _team_units(conn: Connection, e: Env) -> None:
+def _team_units(b: Batch, e: Env) -> None:
     for unit in e.payload.unit_ids:
-        conn.execute(s.del_team_unit, {"t": e.aggregate_id, "u": unit})
-        conn.execute(s.ins["ver_team_units"], {"team_id": e.aggregate_id, "unit_id": unit})
+        b.conn.execute(s.del_team_unit, {"t": e.aggregate_id, "u": unit})
+        b.conn.execute(s.ins["ver_team_units"], {"team_id": e.aggregate_id, "unit_id": unit})
 
 
 @on(i.UnitRegistered, i.UnitUpdated)
-def _unit(conn: Connection, e: Env) -> None:
-    s.upsert(conn, units, s.upd_unit, {"unit_id": e.aggregate_id},
+def _unit(b: Batch, e: Env) -> None:
+    s.upsert(b.conn, units, s.upd_unit, {"unit_id": e.aggregate_id},
              {"name": e.payload.name, "kind": e.payload.kind.value})
 
 
-@on(i.IssueReported)
-def _reported(conn: Connection, e: Env) -> None:
+@on(i.IssueReported, problem=True)
+def _reported(b: Batch, e: Env) -> None:
     p: i.IssueReported = e.payload
-    vals = {"unit_id": e.unit_id or "_", "round_id": p.round_id, "team_id": p.team_id, "title": p.title,
-            "category": p.category, "severity": p.severity.value, "publishable": p.publishable,
-            "reported_at": as_utc(e.occurred_at)}
-    s.on_problem(conn, s.upd_reported, e, **vals)
+    b.problem(e, unit_id=e.unit_id or "_", round_id=p.round_id, team_id=p.team_id, title=p.title,
+              category=p.category, severity=p.severity.value, publishable=p.publishable,
+              reported_at=as_utc(e.occurred_at))
 
 
-@on(i.IssueAmended)
-def _amended(conn: Connection, e: Env) -> None:
+@on(i.IssueAmended, problem=True)
+def _amended(b: Batch, e: Env) -> None:
     p: i.IssueAmended = e.payload
-    # upd_amended keeps a field whose new value is None (coalesce): its parameters are named v_<col>
-    s.on_problem(conn, s.upd_amended, e, v_title=p.title, v_category=p.category,
-                 v_severity=p.severity.value if p.severity else None, v_publishable=p.publishable)
+    row = b.problem(e)  # a field whose new value is None is kept
+    for name, value in (("title", p.title), ("category", p.category),
+                        ("severity", p.severity.value if p.severity else None), ("publishable", p.publishable)):
+        if value is not None:
+            row[name] = value
 
 
-@on(i.IssueWithdrawn, i.IssueMarkedDuplicate)
-def _excluded(conn: Connection, e: Env) -> None:
-    s.on_problem(conn, s.upd_excluded, e)
+@on(i.IssueWithdrawn, i.IssueMarkedDuplicate, problem=True)
+def _excluded(b: Batch, e: Env) -> None:
+    b.problem(e, excluded=True, light_status="withdrawn")
 
 
-@on(i.IssueFedBack)
-def _fed_back(conn: Connection, e: Env) -> None:
-    s.on_problem(conn, s.upd_fed_back, e, fed_back_at=as_utc(e.payload.fed_back_at))
+@on(i.IssueFedBack, problem=True)
+def _fed_back(b: Batch, e: Env) -> None:
+    row = b.problem(e, fed_back_at=as_utc(e.payload.fed_back_at), light_commit_by=e.payload.commit_deadline_by)
+    if row["stage"] == "reported":
+        row["stage"] = "fed_back"
+    if row["light_status"] == "reported":
+        row["light_status"] = lights.AWAITING
 
 
 # ------------------------------------------------------------ rectification
-@on(r.DeadlineSet)
-def _deadline(conn: Connection, e: Env) -> None:
-    s.on_problem(conn, s.upd_deadline, e, deadline=e.payload.deadline)
+@on(r.DeadlineSet, problem=True)
+def _deadline(b: Batch, e: Env) -> None:
+    deadline: date = e.payload.deadline
+    row = b.problem(e, deadline=deadline, overdue=False, light_deadline=deadline)
+    row["light_yellow_from"] = lights.yellow_from(deadline, b.policy(row["round_id"])[0])
+    if row["stage"] in ("reported", "fed_back"):
+        row["stage"] = "rectifying"
+    if row["light_status"] == lights.AWAITING:
+        row["light_status"] = lights.RECTIFYING
 
 
-@on(r.DeadlineMissed)
-def _missed(conn: Connection, e: Env) -> None:
+@on(r.DeadlineMissed, problem=True)
+def _missed(b: Batch, e: Env) -> None:
     # Only the deadline in force, and only while it is the unit's turn, makes the problem overdue.
-    row = _problem_row(conn, e.aggregate_id)
-    if row is not None and row.stage in ("fed_back", "rectifying"):
-        s.upd_missed(conn, {"problem_id": e.aggregate_id, "deadline": e.payload.deadline},
-                     last_sequence=e.sequence)
+    row = b.find(e.aggregate_id)
+    if row is not None and row["stage"] in counters.UNITS_TURN and row["deadline"] == e.payload.deadline:
+        b.problem(e, overdue=True, ever_overdue=True)
 
 
-@on(r.RectificationSubmitted)
-def _submitted(conn: Connection, e: Env) -> None:
+@on(r.RectificationSubmitted, problem=True)
+def _submitted(b: Batch, e: Env) -> None:
     p: r.RectificationSubmitted = e.payload
-    row = _problem_row(conn, e.aggregate_id)
-    deadline = row.deadline if row is not None else None
+    known = b.find(e.aggregate_id)
+    deadline = known["deadline"] if known is not None else None
     on_time = deadline is None or local_date(e.occurred_at) <= deadline
-    conn.execute(s.ins["ver_submissions"], {
+    b.subs_new[(e.aggregate_id, p.submission_no)] = {
         "problem_id": e.aggregate_id, "submission_no": p.submission_no, "submitted_at": as_utc(e.occurred_at),
         "deadline": deadline, "on_time": on_time, "description": p.description, "evidence": s.jsonl(p.evidence),
         "outcome": None, "effectiveness": None, "assessment": None, "reasons": None, "reviewed_by": None,
         "proposed_by": None, "reviewed_at": None,
-    })
-    s.on_problem(conn, s.upd_submitted, e, latest_submission_no=p.submission_no, on_time_inc=int(on_time))
+    }
+    row = b.problem(e, latest_submission_no=p.submission_no, stage="submitted", overdue=False,
+                    light_status="submitted")
+    row["submissions"] += 1
+    row["submissions_on_time"] += int(on_time)
 
 
-@on(r.RectificationReopened)
-def _reopened(conn: Connection, e: Env) -> None:
-    s.on_problem(conn, s.upd_reopened, e)
+@on(r.RectificationReopened, problem=True)
+def _reopened(b: Batch, e: Env) -> None:
+    row = b.problem(e, stage="rectifying", **s.NO_PROPOSAL)
+    status, deadline, commit_by = lights.after_reopen(row["light_deadline"], local_date(e.occurred_at),
+                                                      b.policy(row["round_id"])[1])
+    row["light_status"] = status
+    if deadline is None and commit_by is not None:
+        row.update(light_deadline=None, light_yellow_from=None, light_commit_by=commit_by)
 
 
 # ------------------------------------------------------------- verification
-@on(v.ReviewProposed)
-def _proposed(conn: Connection, e: Env) -> None:
+@on(v.ReviewProposed, problem=True)
+def _proposed(b: Batch, e: Env) -> None:
     p: v.ReviewProposed = e.payload
-    s.on_problem(conn, s.upd_proposed, e, proposal_submission_no=p.submission_no,
-                 proposal_outcome=p.outcome.value, proposed_by=e.actor.id)
+    b.problem(e, proposal_submission_no=p.submission_no, proposal_outcome=p.outcome.value, proposed_by=e.actor.id)
 
 
-@on(v.ReviewProposalReturned)
-def _returned(conn: Connection, e: Env) -> None:
-    s.on_problem(conn, s.upd_returned, e)
+@on(v.ReviewProposalReturned, problem=True)
+def _returned(b: Batch, e: Env) -> None:
+    b.problem(e, **s.NO_PROPOSAL)
 
 
-def _review(conn: Connection, e: Env, outcome: str, **vals: Any) -> None:
-    base = {"effectiveness": None, "assessment": None, "reasons": None}
-    n = s.upd_review(conn, {"problem_id": e.aggregate_id, "submission_no": e.payload.submission_no},
-                     **{**base, **vals}, outcome=outcome, reviewed_by=e.actor.id,
-                     proposed_by=e.payload.proposed_by, reviewed_at=as_utc(e.occurred_at))
+def _review(b: Batch, e: Env, outcome: str, **vals: Any) -> None:
+    values = {"effectiveness": None, "assessment": None, "reasons": None, **vals, "outcome": outcome,
+              "reviewed_by": e.actor.id, "proposed_by": e.payload.proposed_by,
+              "reviewed_at": as_utc(e.occurred_at)}
+    fresh = b.subs_new.get((e.aggregate_id, e.payload.submission_no))
+    if fresh is not None:
+        fresh.update(values)
+        return
+    n = _upd_review(b.conn, {"problem_id": e.aggregate_id, "submission_no": e.payload.submission_no}, **values)
     if n != 1:
         raise ProjectionError(f"no submission {e.payload.submission_no} of {e.aggregate_id} to review")
 
 
-@on(v.RectificationVerified)
-def _verified(conn: Connection, e: Env) -> None:
+@on(v.RectificationVerified, problem=True)
+def _verified(b: Batch, e: Env) -> None:
     p: v.RectificationVerified = e.payload
-    _review(conn, e, "accepted", effectiveness=p.effectiveness.value, assessment=p.assessment)
-    s.on_problem(conn, s.upd_verified, e, accepted_at=as_utc(e.occurred_at), effectiveness=p.effectiveness.value,
-                 assessment=p.assessment)
+    _review(b, e, "accepted", effectiveness=p.effectiveness.value, assessment=p.assessment)
+    row = b.problem(e, accepted_at=as_utc(e.occurred_at), effectiveness=p.effectiveness.value,
+                    assessment=p.assessment, stage="accepted", light_status="accepted", **s.NO_PROPOSAL)
+    row["accepted_count"] += 1
 
 
-@on(v.RectificationRejected)
-def _rejected(conn: Connection, e: Env) -> None:
-    _review(conn, e, "rejected", reasons=json.dumps(list(e.payload.reasons), ensure_ascii=False))
-    s.on_problem(conn, s.upd_rejected, e)
+@on(v.RectificationRejected, problem=True)
+def _rejected(b: Batch, e: Env) -> None:
+    _review(b, e, "rejected", reasons=json.dumps(list(e.payload.reasons), ensure_ascii=False))
+    row = b.problem(e, stage="rectifying", **s.NO_PROPOSAL)
+    row["rejection_count"] += 1
 
 
 @on(v.LedgerEntryRecorded)
-def _ledger_line(conn: Connection, e: Env) -> None:
+def _ledger_line(b: Batch, e: Env) -> None:
     p: v.LedgerEntryRecorded = e.payload
-    conn.execute(s.ins["ver_ledger"], {
+    line = {
         "round_id": e.aggregate_id, "ledger_no": p.ledger_no, "problem_id": p.problem_id, "unit_id": p.unit_id,
         "submission_no": p.submission_no, "written_off_at": as_utc(e.occurred_at), "written_off_by": e.actor.id,
         "revisit_due_on": None, "revisit_outcome": None, "revisited_on": None, "revisit_findings": None,
-    })
+    }
+    b.ledger_new[(e.aggregate_id, p.ledger_no)] = line
+    b.ledger_by_problem[(p.problem_id, p.ledger_no)] = line
 
 
-@on(v.ProblemWrittenOff)
-def _written_off(conn: Connection, e: Env) -> None:
+@on(v.ProblemWrittenOff, problem=True)
+def _written_off(b: Batch, e: Env) -> None:
     p: v.ProblemWrittenOff = e.payload
-    s.on_problem(conn, s.upd_written_off, e, ledger_no=p.ledger_no, written_off_at=as_utc(e.occurred_at),
-                 revisit_due_on=p.revisit_due_on)
-    s.upd_ledger_due(conn, {"round_id": p.round_id, "ledger_no": p.ledger_no}, revisit_due_on=p.revisit_due_on)
+    row = b.problem(e, ledger_no=p.ledger_no, written_off_at=as_utc(e.occurred_at), revisit_due_on=p.revisit_due_on,
+                    stage="written_off", light_status="written_off")
+    row["write_off_count"] += 1
+    line = b.ledger_new.get((p.round_id, p.ledger_no))
+    if line is not None:
+        line["revisit_due_on"] = p.revisit_due_on
+    else:
+        b.ledger_due.append({"k_round_id": p.round_id, "k_ledger_no": p.ledger_no,
+                             "v_revisit_due_on": p.revisit_due_on})
 
 
-@on(v.RevisitRecorded)
-def _revisit(conn: Connection, e: Env) -> None:
+@on(v.RevisitRecorded, problem=True)
+def _revisit(b: Batch, e: Env) -> None:
     p: v.RevisitRecorded = e.payload
-    held = p.outcome == v.RevisitOutcome.HELD
-    s.on_problem(conn, s.upd_held if held else s.upd_rebounded, e)
-    ledger_no = p.ledger_no
-    if ledger_no is None:
-        row = conn.execute(s.sel_ledger_no, {"pid": e.aggregate_id}).first()
-        ledger_no = row.ledger_no if row else None
-    s.upd_ledger_revisit(conn, {"problem_id": e.aggregate_id, "ledger_no": ledger_no},
-                         revisit_outcome=p.outcome.value, revisited_on=p.visited_on, revisit_findings=p.findings)
+    if p.outcome == v.RevisitOutcome.HELD:
+        row = b.problem(e, stage="held")
+    else:
+        row = b.problem(e, stage="rectifying")
+        row["rebound_count"] += 1
+    ledger_no = p.ledger_no if p.ledger_no is not None else row["ledger_no"]
+    values = {"revisit_outcome": p.outcome.value, "revisited_on": p.visited_on, "revisit_findings": p.findings}
+    line = b.ledger_by_problem.get((e.aggregate_id, ledger_no)) if ledger_no is not None else None
+    if line is not None:
+        line.update(values)
+    else:
+        b.ledger_revisit.append({"k_problem_id": e.aggregate_id, "k_ledger_no": ledger_no,
+                                 **{"v_" + k: x for k, x in values.items()}})
 
 
 @on(v.SpotCheckDrawn)
-def _drawn(conn: Connection, e: Env) -> None:
+def _drawn(b: Batch, e: Env) -> None:
     p: v.SpotCheckDrawn = e.payload
-    conn.execute(s.ins["ver_spotchecks"], {
+    b.conn.execute(s.ins["ver_spotchecks"], {
         "spotcheck_id": e.aggregate_id, "round_id": p.round_id, "population": p.population, "seed": str(p.seed),
         "sample_size": p.sample_size, "population_ids": json.dumps(list(p.population_ids)),
         "drawn_at": as_utc(e.occurred_at), "drawn_by": e.actor.id, "sequence": e.sequence,
     })
-    unit_of = dict(conn.execute(s.sel_units_of, {"pids": list(p.selected_ids)}).all()) if p.selected_ids else {}
+    items = []
     for n, pid in enumerate(p.selected_ids, start=1):
-        conn.execute(s.ins["ver_spotcheck_items"], {
-            "spotcheck_id": e.aggregate_id, "problem_id": pid, "position": n, "unit_id": unit_of.get(pid),
-            "confirmed": None, "findings": None, "recorded_at": None,
-        })
+        row = b.find(pid)
+        items.append({"spotcheck_id": e.aggregate_id, "problem_id": pid, "position": n,
+                      "unit_id": row["unit_id"] if row else None, "confirmed": None, "findings": None,
+                      "recorded_at": None})
+    if items:
+        b.conn.execute(s.ins["ver_spotcheck_items"], items)
 
 
 @on(v.SpotCheckFindingRecorded)
-def _finding(conn: Connection, e: Env) -> None:
+def _finding(b: Batch, e: Env) -> None:
     p: v.SpotCheckFindingRecorded = e.payload
-    s.upd_finding(conn, {"spotcheck_id": e.aggregate_id, "problem_id": p.problem_id},
+    s.upd_finding(b.conn, {"spotcheck_id": e.aggregate_id, "problem_id": p.problem_id},
                   confirmed=p.confirmed, findings=p.findings, recorded_at=as_utc(e.occurred_at))
 
 
 @on(v.RecheckRecorded)
-def _recheck(conn: Connection, e: Env) -> None:
+def _recheck(b: Batch, e: Env) -> None:
     p: v.RecheckRecorded = e.payload
-    row = _problem_row(conn, p.problem_id)
-    conn.execute(s.ins["ver_recheck_items"], {
+    row = b.find(p.problem_id)
+    b.conn.execute(s.ins["ver_recheck_items"], {
         "recheck_id": e.aggregate_id, "problem_id": p.problem_id, "round_id": p.round_id, "subject": p.subject,
-        "unit_id": row.unit_id if row else None, "team_id": row.team_id if row else None,
+        "unit_id": row["unit_id"] if row else None, "team_id": row["team_id"] if row else None,
         "status": p.status.value, "detail": p.detail, "means": json.dumps(list(p.means), ensure_ascii=False),
         "recorded_at": as_utc(e.occurred_at), "sequence": e.sequence,
     })
 
 
 @on(v.AccountabilityDecided)
-def _decision(conn: Connection, e: Env) -> None:
+def _decision(b: Batch, e: Env) -> None:
     p: v.AccountabilityDecided = e.payload
-    row = _problem_row(conn, p.problem_id) if p.problem_id else None
-    conn.execute(s.ins["ver_decisions"], {
+    row = b.find(p.problem_id)
+    b.conn.execute(s.ins["ver_decisions"], {
         "decision_id": e.aggregate_id, "kind": p.kind.value, "problem_id": p.problem_id, "unit_id": p.unit_id,
-        "round_id": p.round_id, "team_id": row.team_id if row else None, "person_name": p.person_name,
+        "round_id": p.round_id, "team_id": row["team_id"] if row else None, "person_name": p.person_name,
         "basis": p.basis, "decision": p.decision, "decided_at": as_utc(e.occurred_at), "decided_by": e.actor.id,
         "sequence": e.sequence,
     })
@@ -247,7 +472,7 @@ def _decision(conn: Connection, e: Env) -> None:
 
 class VerificationProjection(Projection):
     name = NAME
-    version = 1
+    version = 2  # 2: statistics' counters, the light's dates
     subjects = (
         *(event_type_filter(c.event_type, "intake") for c in INTAKE_EVENTS),
         *(event_type_filter(c.event_type, "rectification") for c in RECTIFICATION_EVENTS),
@@ -255,7 +480,18 @@ class VerificationProjection(Projection):
     )
     metadata = metadata
 
+    def __init__(self) -> None:
+        # Round policies (yellow days, commit days) by round id: fixed once a round is opened.
+        self._policies: dict[str, tuple[int, int]] = {}
+
     def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
-        handler = HANDLERS.get(type(event.payload))
-        if handler is not None:
-            handler(conn, event)
+        self.apply_batch(conn, [event])
+
+    def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
+        batch = Batch(conn, self._policies)
+        batch.load(_problem_ids(events))
+        for event in events:
+            handler = HANDLERS.get(type(event.payload))
+            if handler is not None:
+                handler(batch, event)
+        batch.flush()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text
+
+from .domain.counters import COUNTS
 
 metadata = MetaData()
 
@@ -15,6 +19,7 @@ rounds = Table(
     "ver_rounds", metadata,
     _id("round_id", primary_key=True),
     Column("number", Integer), Column("name", String(200)), Column("revisit_after_days", Integer),
+    Column("yellow_days", Integer), Column("commit_days", Integer),
 )
 teams = Table(
     "ver_teams", metadata,
@@ -63,6 +68,10 @@ problems = Table(
     Column("written_off_at", DateTime(timezone=True)),
     Column("revisit_due_on", Date),
     Column("rebound_count", Integer, nullable=False, default=0),
+    # the light (domain/lights.py), in rectification's terms: its status, the deadline in force,
+    # the day it turns yellow, the date a deadline must be committed by
+    Column("light_status", String(20), nullable=False, default="reported"),
+    Column("light_deadline", Date), Column("light_yellow_from", Date), Column("light_commit_by", Date),
     Column("last_sequence", Integer, nullable=False, default=0),
 )
 submissions = Table(
@@ -115,4 +124,22 @@ decisions = Table(
     Column("person_name", String(200), nullable=False), Column("basis", Text, nullable=False),
     Column("decision", Text, nullable=False), Column("decided_at", DateTime(timezone=True), nullable=False),
     _id("decided_by"), Column("sequence", Integer, nullable=False),
+)
+
+# Statistics kept by the projection (domain/counters.py): the problems' counts per group, and the
+# open problems per group and light dates. Rows exist only while they count something.
+def _group() -> tuple[Column[Any], ...]:
+    return (_id("round_id", primary_key=True), _id("team_id", primary_key=True), _id("unit_id", primary_key=True),
+            Column("disclosed", Boolean, primary_key=True))
+
+
+stat_counts = Table(
+    "ver_stat_counts", metadata, *_group(),
+    *(Column(c, Integer, nullable=False) for c in COUNTS), Column("days_us", BigInteger, nullable=False),
+    Column("days_n", Integer, nullable=False),
+)
+stat_lights = Table(
+    "ver_stat_lights", metadata, *_group(),
+    Column("due_on", Date, primary_key=True), Column("yellow_from", Date, primary_key=True),
+    Column("n", Integer, nullable=False),
 )

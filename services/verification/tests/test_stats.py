@@ -99,3 +99,37 @@ async def test_statistics_and_ranking_survive_a_rebuild(world: World) -> None:
     await runner.rebuild()
     await runner.catch_up(timeout=30)
     assert await snapshot() == before
+
+
+async def test_dashboard_figures_in_one_answer(world: World) -> None:
+    """`/v1/figures`: what `/v1/stats` and `/v1/ranking` say, plus the lights today, per scope."""
+    w = world
+    await _scenario(w)  # today 2026-01-09 in the city; A3 (U1) is past its deadline of 01-06: red
+    await w.problem("D1", "U2", deadline=date(2026, 1, 11))  # within the round's 3 yellow days: yellow
+    await w.problem("D2", "U2", deadline=date(2026, 1, 30))  # green
+    await w.problem("D3", "U3", deadline=None)  # no deadline committed, commit-by 01-08 passed: red
+    await w.problem("D4", "U3", deadline=None)
+    await w.emit("intake", "problem", "D4", "U3", IssueWithdrawn(reason="重复上报"))  # no light
+    figs = await w.get("/v1/figures", w.OFFICE, round_id="R1")
+    assert figs["lights"] == {"red": 2, "yellow": 1, "green": 1} and figs["today"] == "2026-01-09"
+    stats = await w.get("/v1/stats", w.OFFICE, by="unit", round_id="R1")
+    assert figs["total"] == stats["total"] and figs["total"]["reported"] == 10
+    assert figs["ranking"] == (await w.get("/v1/ranking", w.OFFICE, round_id="R1"))["ranking"]
+    teams = (await w.get("/v1/stats", w.OFFICE, by="team", round_id="R1"))["groups"]
+    assert sorted(figs["teams"], key=lambda t: t["team_id"]) == [{**t, "rank": r["rank"]} for t, r in zip(
+        teams, sorted(figs["teams"], key=lambda t: t["team_id"]), strict=True)]
+    assert (await w.get("/v1/figures", w.UNIT1))["lights"] == {"red": 1, "yellow": 0, "green": 0}
+    unit2 = await w.get("/v1/figures", w.UNIT2, round_id="R1")
+    assert unit2["lights"] == {"red": 0, "yellow": 1, "green": 1}
+    assert [r["unit_id"] for r in unit2["ranking"]] == ["U2"] and unit2["total"]["reported"] == 4
+    team2 = await w.get("/v1/figures", w.OTHER_TEAM, round_id="R1")  # T2 is assigned to U2
+    assert team2["lights"] == {"red": 0, "yellow": 1, "green": 1} and team2["total"]["reported"] == 4
+    w.advance(3)  # 2026-01-12: D1 is red now, D2 still green
+    assert (await w.get("/v1/figures", w.OFFICE))["lights"] == {"red": 3, "yellow": 0, "green": 1}
+    await w.get("/v1/figures", w.HELPER, status=403)
+    # the counters equal a recount after a rebuild
+    before = await w.get("/v1/figures", w.OFFICE)
+    runner = w.svc.kernel.runner("verification")
+    await runner.rebuild()
+    await runner.catch_up(timeout=30)
+    assert await w.get("/v1/figures", w.OFFICE) == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from ducha.kernel.calendar import city_today
 from ducha.kernel.errors import NotFound
 from ducha.kernel.http import CurrentActor, ReadAfter
 from fastapi import APIRouter, Path, Query, Request
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from .. import queries, stats
 from ..access import Scope
 from .common import READ_ERRORS, kernel_of, read
+from .models import DashboardFigures
 
 router = APIRouter(tags=["queries"])
 Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -46,6 +48,15 @@ async def get_stats(actor: CurrentActor, request: Request,
                     by: Annotated[Literal["round", "team", "unit"], Query()] = "unit",
                     round_id: Annotated[str | None, Query()] = None) -> dict[str, Any]:
     return await read(stats.statistics, kernel_of(request).engine, Scope.of(actor), by, round_id)
+
+
+@router.get("/v1/figures", dependencies=[ReadAfter], responses=READ_ERRORS, response_model=DashboardFigures,
+            summary="the dashboard's figures in one answer: totals, units and teams ranked, lights today "
+                    "(scoped to the reader; kept as counters by the projection, so fast at any size)")
+async def get_figures(actor: CurrentActor, request: Request,
+                      round_id: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    kernel = kernel_of(request)
+    return await read(stats.dashboard, kernel.engine, Scope.of(actor), round_id, city_today(kernel.clock))
 
 
 @router.get("/v1/ranking", dependencies=[ReadAfter], responses=READ_ERRORS,
