@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,13 @@ from ducha.contracts.rectification import (
     RectificationSubmitted,
 )
 from ducha.contracts.verification import Effectiveness, RectificationVerified
-from ducha.kernel.clock import ManualClock
+from ducha.kernel.calendar import city_today
+from ducha.kernel.clock import ManualClock, SystemClock
 from ducha.kernel.commands import CommandContext, CommandRunner
 from ducha.kernel.eventstore import EventStore
 from ducha.kernel.subjects import AggregateKey
 from ducha_web import city, demo, devsystem
 from ducha_web.auth import TokenMinter
-from ducha_web.settings import load_settings
 
 
 def actor_unit(uid: str) -> Actor:
@@ -61,7 +61,7 @@ async def generate(nats_url: str, round_id: str, teams: list[demo.Team], n: int,
     rng = random.Random(seed)
     nc = await nats.connect(nats_url)
     store = EventStore(nc, registry)
-    today = date.today()
+    today = city_today(SystemClock())
     runners = {d: CommandRunner(store, ManualClock(datetime.combine(today - timedelta(days=d), datetime.min.time(),
                                                                      tzinfo=UTC) + timedelta(hours=2)), "bench")
                for d in range(22)}
@@ -287,16 +287,15 @@ def main() -> int:
                         help="also create this many problems through the HTTP APIs first (the demo)")
     parser.add_argument("--reuse", action="store_true", help="the --keep folder holds a generated system: "
                         "start it and time the pages only")
+    parser.add_argument("--base-port", type=int, default=9600,
+                        help="ports of the system: this one and the next five (0: free ports)")
     parser.add_argument("--screenshot", help="save a screenshot of the office dashboard here (Chromium)")
     args = parser.parse_args()
     data = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ducha-bench-")) / "data"
     print(f"starting the system in {data} ...", flush=True)
-    system = devsystem.start(data)
+    system = devsystem.start(data, base_port=args.base_port or None)
     try:
-        import os
-
-        os.environ.update({k: v for k, v in system.env.items() if k.startswith("DUCHA_")})
-        settings = load_settings(auth="demo")  # the bench signs demo accounts in
+        settings = system.settings()  # the bench signs demo accounts in
         if args.reuse:
             office_token = TokenMinter(settings).mint(Actor(id="P0001", name="王志强", role=Role.OFFICE))
             round_id = httpx.get(system.url("intake") + "/v1/rounds", headers={

@@ -56,29 +56,17 @@ def projections() -> Sequence[Any]:
     return [TrendProjection()]
 
 
-WARM_SECONDS = 120.0
-
-
 async def _runtime(kernel: Kernel) -> None:
-    """Background job of the kernel service: keep the city's dashboard figures warm; close the HTTP
-    client at stop."""
-    import logging
-
-    from .auth import WEB_ACTOR
+    """Background job of the kernel service: the workbench's runtime attached to the kernel from the
+    start (its log and trend tables); its HTTP client closed at stop."""
     from .runtime import Web, attach
 
-    log = logging.getLogger("ducha.web")
     web = kernel.extras.get("web")
     if web is None:
         web = Web(load_settings())
         attach(web, kernel)
     try:
-        while True:
-            try:
-                await web.figures.warm(web.services, web.minter.mint(WEB_ACTOR))
-            except Exception as exc:  # noqa: BLE001 - the services may not be up yet; try again later
-                log.info("dashboard warm-up skipped: %r", exc)
-            await asyncio.sleep(WARM_SECONDS)
+        await asyncio.Event().wait()  # until the service stops (cancelled)
     finally:
         await web.aclose()
 

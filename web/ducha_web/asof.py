@@ -98,7 +98,7 @@ def view(web: Any, sequence: int, label: str) -> AsOfWeb:
     if figures is None:
         while len(_FIGURES) >= MAX_MOMENTS:
             _FIGURES.pop(next(iter(_FIGURES)))
-        figures = _FIGURES[sequence] = FigureCache()  # a past moment never changes: cached for good
+        figures = _FIGURES[sequence] = FigureCache(keep=True)  # a past moment never changes: kept per reader
     return AsOfWeb(web, Moment(sequence, label), figures)
 
 

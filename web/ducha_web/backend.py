@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ducha.contracts.base import Actor
 
 from .services import ApiError, Services
+
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
 
 log = logging.getLogger("ducha.web.backend")
 
@@ -66,9 +72,34 @@ async def helpers(s: Services, token: str) -> list[dict[str, Any]]:
 LEDGER_FILTERS = ("round_id", "team_id", "unit_id", "status", "light", "severity", "category", "q", "sort", "pending")
 
 
-async def ledger(s: Services, token: str, filters: dict[str, Any], limit: int, offset: int) -> dict[str, Any]:
+async def ledger(s: Services, token: str, filters: dict[str, Any], limit: int, offset: int = 0,
+                 cursor: str | None = None) -> dict[str, Any]:
+    """One page of rectification's ledger: by keyset `cursor` (the `next_cursor`/`prev_cursor` of a
+    page; constant time at any depth) when given, else by `offset`."""
     params = {k: filters.get(k) for k in LEDGER_FILTERS}
-    return await s.get("rectification", "/v1/ledger", token, limit=limit, offset=offset, **params)  # type: ignore[no-any-return]
+    where: dict[str, Any] = {"cursor": cursor} if cursor else {"offset": offset or None}
+    return await s.get("rectification", "/v1/ledger", token, limit=limit, **where, **params)  # type: ignore[no-any-return]
+
+
+async def ledger_pages(s: Services, token: str, filters: dict[str, Any], max_rows: int,
+                       page_size: int = MAX_PAGE) -> AsyncIterator[list[dict[str, Any]]]:
+    """The ledger's rows page after page (cursor paging when the service answers `next_cursor`,
+    else offsets), at most `max_rows`; one page in memory at a time."""
+    seen, offset, cursor = 0, 0, None
+    while seen < max_rows:
+        page = await ledger(s, token, filters, min(page_size, max_rows - seen), offset, cursor)
+        items = list(page.get("items", []))
+        if not items:
+            return
+        yield items
+        seen += len(items)
+        offset += len(items)
+        if "next_cursor" in page:
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+        elif offset >= int(page.get("total", 0)):
+            return
 
 
 async def reported_problems(s: Services, token: str, limit: int = 200, **filters: Any) -> dict[str, Any]:
@@ -173,7 +204,7 @@ async def query_params(s: Services, service: str, path: str) -> set[str]:
     return _CAPS[key]
 
 
-async def audit_timeline(s: Services, token: str, actor: Any, kernel: Any, audit_url: str | None,
+async def audit_timeline(s: Services, token: str, actor: Actor, kernel: Kernel | None, audit_url: str | None,
                          problem_id: str, unit_id: str) -> list[dict[str, Any]] | None:
     """The problem's complete history from the audit timeline (ducha.audit): over HTTP from the
     service configured by DUCHA_WEB_AUDIT_URL, or read from the log in-process when the workbench runs

@@ -24,6 +24,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from ducha.contracts.base import Actor, Role
+from ducha.kernel.calendar import city_today
+from ducha.kernel.clock import SystemClock
 
 from . import city
 from .auth import TokenMinter
@@ -345,7 +347,7 @@ async def suggestions(ctx: Ctx, round_id: str, teams: list[Team]) -> None:
 async def setup(settings: WebSettings, seed: int = 7) -> tuple[str, list[Team]]:
     """The city, the round, its teams and approved content (no problems): for the page-load bench."""
     services = Services(settings.service_urls(), timeout=60)
-    ctx = Ctx(services, TokenMinter(settings), random.Random(seed), date.today(), make_store(settings))
+    ctx = Ctx(services, TokenMinter(settings), random.Random(seed), city_today(SystemClock()), make_store(settings))
     try:
         await directory(ctx)
         round_id = await open_round(ctx)
@@ -360,7 +362,7 @@ async def setup(settings: WebSettings, seed: int = 7) -> tuple[str, list[Team]]:
 async def run(settings: WebSettings, problems: int, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
     services = Services(settings.service_urls(), timeout=60)
-    ctx = Ctx(services, TokenMinter(settings), rng, date.today(), make_store(settings))
+    ctx = Ctx(services, TokenMinter(settings), rng, city_today(SystemClock()), make_store(settings))
     started = time.monotonic()
     try:
         existing = await ctx.s.get("intake", "/v1/rounds", ctx.token(OFFICE), limit=500)
@@ -373,7 +375,7 @@ async def run(settings: WebSettings, problems: int, seed: int) -> dict[str, int]
         await contents(ctx, round_id, teams)
         await suggestions(ctx, round_id, teams)
         # the weeks before today first (older problems get the lower 督办编号), then today's work
-        past = await history(None, round_id, 2, (ctx.today - timedelta(days=HISTORY_DAYS)).year, teams, ctx.today,
+        past = await history(settings.nats_url, round_id, 2, (ctx.today - timedelta(days=HISTORY_DAYS)).year, teams, ctx.today,
                              rng, max(8, problems // 3), unit_actor)
         for key, value in past.items():
             ctx.stats[f"past_{key}"] = value

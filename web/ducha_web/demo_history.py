@@ -10,7 +10,6 @@ The services' reactions then run on them as on any event (deadlines passed → D
 from __future__ import annotations
 
 import logging
-import os
 import random
 import uuid
 from collections.abc import Sequence
@@ -62,7 +61,7 @@ async def history(nats_url: str | None, round_id: str, round_number: int, round_
     """Append `problems` problems' lives over the last five weeks; returns counts by outcome."""
     import nats
 
-    url = nats_url or os.environ.get("DUCHA_NATS_URL")
+    url = nats_url
     if not url:
         log.warning("no DUCHA_NATS_URL: the demo has no history (no red lights, a one-day trend)")
         return {}

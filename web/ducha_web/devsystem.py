@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ducha.kernel.natsserver import free_port
 
+from .settings import SERVICE_PORTS, WebSettings, environment, load_settings
+
 SERVICES = ["intake", "rectification", "verification", "notify", "audit", "web"]
 
 
@@ -34,6 +36,12 @@ class System:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
+    def settings(self, **overrides: object) -> WebSettings:
+        """The workbench's settings of this system (its data folder and services), e.g. to mint tokens."""
+        urls: dict[str, object] = {f"{name}_url": self.url(name) for name in SERVICE_PORTS}
+        return load_settings(**{"data_dir": self.data_dir, "auth": "demo", "nats_url": self.nats_url, **urls,
+                                **overrides})
+
     def stop(self) -> None:
         proc = self.proc
         if proc is None or proc.poll() is not None:
@@ -46,9 +54,12 @@ class System:
             proc.wait(timeout=10)
 
 
-def start(data_dir: Path, extra_env: dict[str, str] | None = None, timeout: float = 120) -> System:
-    ports = {name: free_port() for name in [*SERVICES, "nats"]}
-    env = dict(os.environ)
+def start(data_dir: Path, extra_env: dict[str, str] | None = None, timeout: float = 120,
+          base_port: int | None = None) -> System:
+    """`ducha run` in `data_dir`, on free ports (or base_port, base_port + 1, ...)."""
+    names = [*SERVICES, "nats"]
+    ports = {name: (base_port + i if base_port else free_port()) for i, name in enumerate(names)}
+    env = environment()
     env["DUCHA_DATA_DIR"] = str(data_dir)
     env.setdefault("DUCHA_WEB_AUTH", "demo")  # a development system with a demo city
     for name, port in ports.items():

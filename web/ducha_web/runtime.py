@@ -7,13 +7,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from ducha.contracts.base import Actor, Role
-from ducha.kernel.calendar import city_today, local_date
+from ducha.kernel.calendar import city_today
+from ducha.kernel.clock import SystemClock
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -28,6 +29,10 @@ from .queues import QueueCache
 from .services import ApiError, Services
 from .session import COOKIE, Session, SessionCodec, load_secret
 from .settings import WebSettings, load_settings
+
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
+    from sqlalchemy import Engine
 
 log = logging.getLogger("ducha.web")
 HERE = Path(__file__).parent
@@ -50,8 +55,8 @@ class Web:
         env.filters.update(labels.filters())
         env.globals.update(ROLE_ZH=ROLE_ZH, STATUS_ZH=labels.STATUS_ZH, LIGHT_ZH=labels.LIGHT_ZH,
                            SEVERITY_ZH=labels.SEVERITY_ZH, settings=settings, new_key=lambda: uuid.uuid4().hex)
-        self.trend: Any = None  # set when running as a kernel service with the trend projection
-        self.kernel: Any = None  # the kernel, when running as a kernel service (audit timeline in-process)
+        self.trend: Engine | None = None  # the trend projection's tables, when running as a kernel service
+        self.kernel: Kernel | None = None  # when running as a kernel service (the log: audit timeline, as-of)
         self.figures = FigureCache()
         self.queues = QueueCache()
 
@@ -60,8 +65,7 @@ class Web:
 
     def today(self) -> date:
         """The city's date (Beijing), on the kernel's clock when running as a kernel service."""
-        clock = getattr(self.kernel, "clock", None)
-        return city_today(clock) if clock is not None else local_date(datetime.now(UTC))
+        return city_today(self.kernel.clock if self.kernel is not None else SystemClock())
 
 
 _LOCK = asyncio.Lock()
@@ -73,7 +77,7 @@ async def get_web(request: Request) -> Web:
         async with _LOCK:
             web = getattr(request.app.state, "web", None)
             if web is None:
-                kernel = getattr(request.app.state, "kernel", None)
+                kernel: Kernel | None = getattr(request.app.state, "kernel", None)  # absent: stand-alone app
                 web = kernel.extras.get("web") if kernel is not None else None
                 if web is None:
                     web = Web(load_settings())
@@ -99,7 +103,7 @@ async def _as_of(request: Request, web: Web) -> Web:
     return web
 
 
-def attach(web: Web, kernel: Any) -> None:
+def attach(web: Web, kernel: Kernel) -> None:
     """Running as a kernel service: the trend projection's tables and the log are there."""
     kernel.extras["web"] = web
     web.trend = kernel.engine

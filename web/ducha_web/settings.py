@@ -1,8 +1,10 @@
-"""Settings of the web workbench, from the environment, validated once at start.
+"""Settings of the web workbench, from the environment, validated once at start: the only module
+of the workbench that reads the environment.
 
 Web-specific settings are `DUCHA_WEB_<NAME>`; the services' base URLs are `DUCHA_<SERVICE>_URL`
-(default `http://127.0.0.1:<DUCHA_<SERVICE>_PORT or the service's default port>`), so `ducha run`
-with custom ports needs nothing more. The data folder is `DUCHA_DATA_DIR` (default ./data).
+(default `http://<DUCHA_WEB_SERVICES_HOST or 127.0.0.1>:<DUCHA_<SERVICE>_PORT or the service's
+default port>`), so `ducha run` with custom ports needs nothing more. The data folder is
+`DUCHA_DATA_DIR` (default ./data); the log (demo history) is `DUCHA_NATS_URL`.
 """
 
 from __future__ import annotations
@@ -11,19 +13,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_PORTS = {"intake": 8101, "rectification": 8102, "verification": 8103, "notify": 8104, "audit": 8105}
-
-
-def _service_url(name: str) -> str:
-    explicit = os.environ.get(f"DUCHA_{name.upper()}_URL")
-    if explicit:
-        return explicit.rstrip("/")
-    port = os.environ.get(f"DUCHA_{name.upper()}_PORT") or str(SERVICE_PORTS[name])
-    host = os.environ.get("DUCHA_WEB_SERVICES_HOST", "127.0.0.1")
-    return f"http://{host}:{port}"
 
 
 class WebSettings(BaseSettings):
@@ -37,13 +30,30 @@ class WebSettings(BaseSettings):
     title: str = "督查工作台"
     city: str = Field(default="本市", description="shown in the header, e.g. 某某市")
 
-    # the four services (BFF targets)
-    intake_url: str = Field(default_factory=lambda: _service_url("intake"))
-    rectification_url: str = Field(default_factory=lambda: _service_url("rectification"))
-    verification_url: str = Field(default_factory=lambda: _service_url("verification"))
-    notify_url: str = Field(default_factory=lambda: _service_url("notify"))
+    # the four services (BFF targets): an explicit URL, else host and port (`ducha run`'s ports)
+    intake_url: str = Field(default="", validation_alias=AliasChoices("DUCHA_WEB_INTAKE_URL",
+                                                                      "DUCHA_INTAKE_URL"))
+    rectification_url: str = Field(default="", validation_alias=AliasChoices(
+        "DUCHA_WEB_RECTIFICATION_URL", "DUCHA_RECTIFICATION_URL"))
+    verification_url: str = Field(default="", validation_alias=AliasChoices(
+        "DUCHA_WEB_VERIFICATION_URL", "DUCHA_VERIFICATION_URL"))
+    notify_url: str = Field(default="", validation_alias=AliasChoices("DUCHA_WEB_NOTIFY_URL",
+                                                                      "DUCHA_NOTIFY_URL"))
+    services_host: str = "127.0.0.1"
+    intake_port: int = Field(default=SERVICE_PORTS["intake"], ge=1, le=65535,
+                             validation_alias="DUCHA_INTAKE_PORT")
+    rectification_port: int = Field(default=SERVICE_PORTS["rectification"], ge=1, le=65535,
+                                    validation_alias="DUCHA_RECTIFICATION_PORT")
+    verification_port: int = Field(default=SERVICE_PORTS["verification"], ge=1, le=65535,
+                                   validation_alias="DUCHA_VERIFICATION_PORT")
+    notify_port: int = Field(default=SERVICE_PORTS["notify"], ge=1, le=65535,
+                             validation_alias="DUCHA_NOTIFY_PORT")
+    audit_port: int = Field(default=SERVICE_PORTS["audit"], ge=1, le=65535,
+                            validation_alias="DUCHA_AUDIT_PORT")
+    nats_url: str | None = Field(default=None, validation_alias="DUCHA_NATS_URL",
+                                 description="the log, for the demo's past weeks (`ducha run --demo`)")
     request_timeout: float = Field(default=15.0, gt=0, le=300)
-    audit_url: str = Field(default_factory=lambda: _service_url("audit"),
+    audit_url: str = Field(default="", validation_alias=AliasChoices("DUCHA_WEB_AUDIT_URL", "DUCHA_AUDIT_URL"),
                            description="the audit service (timelines, the audit pages)")
 
     # sign-in
@@ -85,14 +95,22 @@ class WebSettings(BaseSettings):
     s3_prefix: str = "evidence/"
 
     page_size: int = Field(default=50, ge=5, le=500)
-    export_max_rows: int = Field(default=20000, ge=100, le=1_000_000)
+    export_max_rows: int = Field(default=200_000, ge=100, le=1_000_000,
+                                 description="rows of one Excel export (streamed: memory stays bounded)")
 
     @field_validator("intake_url", "rectification_url", "verification_url", "notify_url", "audit_url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
+        if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_urls(self) -> WebSettings:
+        for name in SERVICE_PORTS:
+            if not getattr(self, f"{name}_url"):
+                setattr(self, f"{name}_url", f"http://{self.services_host}:{getattr(self, f'{name}_port')}")
+        return self
 
     def production_problems(self) -> list[str]:
         problems = []
@@ -146,6 +164,12 @@ class WebSettings(BaseSettings):
 
 NO_AUTH = ("web: no sign-in configured: set DUCHA_WEB_AUTH=oidc (the city's single sign-on) or "
            "DUCHA_WEB_AUTH=demo (passwordless demo accounts, a local trial only; ./dev.sh up --demo)")
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """This process's environment plus `extra`: for the child processes of a development system
+    (`ducha_web.devsystem`), which read their own settings from it."""
+    return {**os.environ, **extra}
 
 
 def load_settings(**overrides: object) -> WebSettings:

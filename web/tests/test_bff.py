@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from ducha.figures import summarize
 from ducha.kernel.identity import TokenVerifier, ensure_local_keys
 from ducha_web.app import create_web_app
 from ducha_web.session import COOKIE
@@ -438,3 +439,85 @@ def test_a_service_in_production_refuses_local_keys_and_sqlite(monkeypatch: pyte
     ok = ServiceSettings.for_service("intake", 8101, jwt_public_key_file="/run/secrets/k",
                                      database_url="postgresql+psycopg://u@db/ducha", metrics_token="t" * 16)
     assert ok.production
+
+
+def test_a_large_export_reads_the_ledger_page_by_page_with_cursors_and_streams_the_file(
+        client: TestClient, fake: Fake) -> None:
+    """1,234 rows in pages of at most 500, each page asked by the previous page's `next_cursor`."""
+    fake.ledger_items = [fake.row(i) for i in range(1234)]
+
+    def by_cursor(request: httpx.Request) -> httpx.Response:
+        q = request.url.params
+        start = int(q.get("cursor", "c0")[1:])
+        lim = int(q.get("limit", 50))
+        items = fake.ledger_items[start:start + lim]
+        more = start + lim < len(fake.ledger_items)
+        return httpx.Response(200, json={"items": items, "total": len(fake.ledger_items), "limit": lim,
+                                         "next_cursor": f"c{start + lim}" if more else None})
+
+    fake.on(8102, "/v1/ledger", by_cursor)
+    sign_in(client)
+    with client.stream("GET", "/ledger.xlsx") as resp:
+        assert resp.status_code == 200 and int(resp.headers["content-length"]) > 0
+        body = b"".join(resp.iter_bytes())
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(io.BytesIO(body), read_only=True).active.iter_rows(min_row=4, values_only=True))
+    assert [r[2] for r in rows] == [f"问题{i}" for i in range(1234)]
+    calls = [r for r in fake.requests if r.url.path == "/v1/ledger"]
+    assert [c.url.params.get("cursor") for c in calls[-3:]] == [None, "c500", "c1000"]
+    assert all(int(c.url.params["limit"]) <= 500 for c in calls)
+
+
+def test_the_dashboard_asks_verification_for_its_figures_with_each_readers_token(client: TestClient,
+                                                                                 fake: Fake) -> None:
+    """One call (`/v1/figures`, kept incrementally by verification) per load, never a cache shared
+    between readers; a verification without it is asked the old way."""
+    answers = {"P0001": 17, "P0003": 3}  # the office, cadre supervision
+
+    def figures(request: httpx.Request) -> httpx.Response:
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        claims = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "==="))
+        red = answers[claims["sub"]]
+        return httpx.Response(200, json={"round_id": "r2", "today": "2026-11-27",
+                                         "total": {**summarize([]), "fed_back": 40},
+                                         "ranking": [], "teams": [], "lights": {"red": red, "yellow": 1, "green": 2}})
+
+    fake.on(8103, "/v1/figures", figures)
+    for account, red in answers.items():
+        client.cookies.clear()
+        sign_in(client, account)
+        for _ in range(2):
+            page = client.get("/dashboard")
+            assert page.status_code == 200 and f'data-testid="kpi-red">{red}<' in page.text
+    assert len([r for r in fake.requests if r.url.path == "/v1/figures"]) == 4
+    assert not [r for r in fake.requests if r.url.path in ("/v1/ranking", "/v1/stats")]
+
+    del fake.routes[("8103", "/v1/figures")]
+    fake.on(8103, "/v1/figures", lambda r: httpx.Response(404, json={"error": {"code": "not_found", "message": "no route"}}))
+    assert client.get("/dashboard").status_code == 200
+    assert [r for r in fake.requests if r.url.path == "/v1/ranking"]
+
+
+def test_ledger_pages_follow_the_services_cursors(client: TestClient, fake: Fake) -> None:
+    fake.ledger_items = [fake.row(i) for i in range(120)]
+
+    def by_cursor(request: httpx.Request) -> httpx.Response:
+        q = request.url.params
+        start = int(q.get("cursor", "c0")[1:])
+        lim = int(q.get("limit", 50))
+        return httpx.Response(200, json={
+            "items": fake.ledger_items[start:start + lim], "total": len(fake.ledger_items), "limit": lim,
+            "next_cursor": f"c{start + lim}" if start + lim < len(fake.ledger_items) else None,
+            "prev_cursor": f"c{max(0, start - lim)}" if start else None})
+
+    fake.on(8102, "/v1/ledger", by_cursor)
+    sign_in(client)
+    first = client.get("/ledger").text
+    nxt = re.search(r'href="([^"]+)" data-testid="next-page"', first)
+    assert nxt and "prev-page" not in first
+    second = client.get(nxt.group(1).replace("&amp;", "&")).text
+    assert "第 2 / 3 页" in second and "问题50" in second and "问题49<" not in second
+    prev = re.search(r'href="([^"]+)" data-testid="prev-page"', second)
+    assert prev and "cursor=c0" in prev.group(1)
+    assert [r.url.params.get("cursor") for r in fake.requests if r.url.path == "/v1/ledger"][-1] == "c50"

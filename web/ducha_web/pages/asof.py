@@ -58,4 +58,4 @@ async def pick(request: Request, day: str = "", bulletin: str = "", to: str = "d
     items = bulletins.get("items", bulletins) if isinstance(bulletins, dict) else bulletins
     published = [b for b in items or [] if b.get("status") == "published"]
     return await render(request, "asof.html", session, "asof", bulletins=published,
-                        today=date.today().isoformat())
+                        today=web.today().isoformat())

@@ -4,15 +4,16 @@ Excel export gives exactly the rows and columns shown, in the same order."""
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from ducha.contracts.base import Role
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from .. import backend
-from ..excel import ledger_xlsx
+from ..excel import chunks, ledger_xlsx_file
 from ..labels import LIGHT_ZH, SEVERITY_ZH, STATUS_ORDER, STATUS_ZH, error_text
 from ..runtime import check_csrf, get_web, render, require_session
 from ..services import ApiError
@@ -77,8 +78,21 @@ async def describe_filters(web: Any, session: Any, sent: dict[str, str]) -> str:
     return "；".join(parts)
 
 
+def pager(result: dict[str, Any], page: int, pages: int) -> dict[str, str | None]:
+    """The query strings (after the filters) of the previous and next pages: by the service's keyset
+    cursors when it answers them (constant time at any depth), else by page number (offset)."""
+    if "next_cursor" in result:
+        nxt = result.get("next_cursor")
+        prev = result.get("prev_cursor")
+        return {"next": urlencode({"cursor": nxt, "page": page + 1}) if nxt else None,
+                "prev": (urlencode({"cursor": prev, "page": page - 1}) if prev else
+                         urlencode({"page": page - 1}) if page > 1 else None)}
+    return {"next": urlencode({"page": page + 1}) if page < pages else None,
+            "prev": urlencode({"page": page - 1}) if page > 1 else None}
+
+
 @r.get("/ledger", include_in_schema=False)
-async def ledger_page(request: Request, page: int = 1) -> Response:
+async def ledger_page(request: Request, page: int = 1, cursor: str = "") -> Response:
     session = await require_session(request)
     web = await get_web(request)
     f = _filters(request)
@@ -88,7 +102,7 @@ async def ledger_page(request: Request, page: int = 1) -> Response:
     caps = opts["caps"]
     sent = _service_filters(f, caps)
     result, reported = await asyncio.gather(
-        backend.ledger(web.services, session.token, sent, size, (page - 1) * size),
+        backend.ledger(web.services, session.token, sent, size, (page - 1) * size, cursor[:512] or None),
         backend.optional(backend.reported_problems(web.services, session.token, 100, round_id=f.get("round_id")),
                          {"items": [], "total": 0})
         if session.actor.role == Role.TEAM else asyncio.sleep(0, None),
@@ -99,6 +113,7 @@ async def ledger_page(request: Request, page: int = 1) -> Response:
     ctx = take_flash(request)
     resp = await render(
         request, "ledger.html", session, "ledger", f=f, result=result, total=total, page=page, pages=pages,
+        pager=pager(result, page, pages),
         query=query, sorts=SORTS, statuses=STATUS_ORDER + ["withdrawn", "duplicate"],
         ignored=[k for k in f if k not in sent], reported=reported, status_zh=STATUS_ZH,
         light_zh=LIGHT_ZH, severity_zh=SEVERITY_ZH, pending_zh=PENDING_ZH, **opts, **ctx)
@@ -149,23 +164,15 @@ async def ledger_export(request: Request) -> Response:
     f = _filters(request)
     caps = await backend.query_params(web.services, "rectification", "/v1/ledger")
     sent = _service_filters(f, caps)
-    limit = web.settings.export_max_rows
-    first = await backend.ledger(web.services, session.token, sent, backend.MAX_PAGE, 0)
-    rows: list[dict[str, Any]] = list(first.get("items", []))
-    total = min(int(first.get("total", 0)), limit)
-    offsets = list(range(len(rows), total, backend.MAX_PAGE))
-    for i in range(0, len(offsets), 4):  # the rest of the pages, four at a time, in order
-        pages = await asyncio.gather(*(backend.ledger(web.services, session.token, sent,
-                                                      min(backend.MAX_PAGE, total - off), off)
-                                       for off in offsets[i:i + 4]))
-        for chunk in pages:
-            rows.extend(chunk.get("items", []))
     described = await describe_filters(web, session, sent)
     today = web.today().isoformat()
     moment = getattr(web, "moment", None)  # as of a past moment (ducha_web.asof)
     title = f"问题台账（{moment.label}，导出于 {today}）" if moment else f"问题台账（导出于 {today}）"
-    body = await asyncio.to_thread(ledger_xlsx, rows, title, f"筛选条件：{described}")
+    # page by page from the service into the sheet's temporary file; the response streams the file
+    pages = backend.ledger_pages(web.services, session.token, sent, web.settings.export_max_rows)
+    body = await ledger_xlsx_file(pages, title, f"筛选条件：{described}")
     name = f"问题台账-{today}.xlsx"
-    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=\"ledger-{today}.xlsx\"; "
-                                                    f"filename*=UTF-8''{quote(name)}"})
+    return StreamingResponse(chunks(body), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             headers={"Content-Disposition": f"attachment; filename=\"ledger-{today}.xlsx\"; "
+                                                             f"filename*=UTF-8''{quote(name)}",
+                                      "Content-Length": str(os.fstat(body.fileno()).st_size)})
