@@ -26,6 +26,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import nats
@@ -43,7 +44,8 @@ from ducha.contracts.verification import Effectiveness, RectificationVerified
 from ducha.kernel.calendar import city_today
 from ducha.kernel.clock import ManualClock, SystemClock
 from ducha.kernel.commands import CommandContext, CommandRunner
-from ducha.kernel.eventstore import EventStore
+from ducha.kernel.errors import Conflict
+from ducha.kernel.eventstore import DuplicateAppend, EventStore
 from ducha.kernel.subjects import AggregateKey
 from ducha_web import city, demo, devsystem
 from ducha_web.auth import TokenMinter
@@ -123,8 +125,14 @@ async def generate(nats_url: str, round_id: str, teams: list[demo.Team], n: int,
     async def append(actor: Actor, day: int, items: list[tuple[AggregateKey, list[Any]]]) -> None:
         decided = dict(items)
         async with sem:
-            await runners[day].run_multi([k for k, _ in items], CommandContext(actor=actor),
-                                         lambda _loaded: decided)
+            try:
+                await runners[day].run_multi([k for k, _ in items], CommandContext(actor=actor),
+                                             lambda _loaded: decided)
+            except Conflict as exc:
+                # an append acknowledged too late on a loaded machine, retried: JetStream's
+                # deduplication says the same atomic batch is stored (all of it or nothing)
+                if not isinstance(exc.__cause__, DuplicateAppend):
+                    raise
         counts["events"] += sum(len(p) for _k, p in items)
         counts["batches"] += 1
 
@@ -143,6 +151,37 @@ async def generate(nats_url: str, round_id: str, teams: list[demo.Team], n: int,
     await nc.drain()
     return {"problems": counts["problems"], "events": counts["events"],
             "append_seconds": round(time.monotonic() - started, 1)}
+
+
+def make(data: Path, problems: int, seed: int, base_port: int | None) -> dict[str, Any]:
+    """The city through the services' APIs, then the problems' events appended through the kernel
+    with the services stopped (they catch up when the system starts again); kept in `data` with
+    bench.json, so that `--reuse` times the pages on the same log."""
+    from ducha.kernel.eventstore import LoadedAggregate
+    from ducha.kernel.natsserver import NatsServer
+
+    print(f"starting the system in {data} for the city and the round ...", flush=True)
+    system = devsystem.start(data, base_port=base_port)
+    try:
+        round_id, teams = asyncio.run(demo.setup(system.settings()))
+    finally:
+        system.stop()
+
+    # Every aggregate the generator writes is new: skip the kernel's load (one subject-filtered
+    # lookup each); the server's expected-sequence check (0 = no event yet) still guards each append.
+    async def new_aggregate(_store: EventStore, key: AggregateKey) -> LoadedAggregate:
+        return LoadedAggregate(key, (), 0, None)
+
+    EventStore.load = new_aggregate  # type: ignore[method-assign]
+    server = NatsServer(store_dir=data / "jetstream", port=base_port + len(devsystem.SERVICES) if base_port else 0).start()
+    try:
+        print(f"generating {problems:,} problems through the kernel (services stopped) ...", flush=True)
+        gen = asyncio.run(generate(server.url, round_id, teams, problems, seed, chunk=200, in_flight=4))
+    finally:
+        server.stop()
+    gen = {"round_id": round_id, **gen}
+    (data / "bench.json").write_text(json.dumps(gen))
+    return gen
 
 
 def wait_caught_up(system: devsystem.System, timeout: float = 1800) -> float:
@@ -184,7 +223,82 @@ def timed(client: httpx.Client, path: str, rounds: int) -> dict[str, Any]:
     return row
 
 
-def bench_pages(system: devsystem.System, rounds: int) -> list[dict[str, Any]]:
+def web_pid(system: devsystem.System) -> int | None:
+    """The workbench's process (`python -m ducha.kernel.serve web --port <its port>`)."""
+    wanted = f"--port {system.ports['web']}"
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ducha.kernel.serve web" in cmd and wanted in cmd:
+            return int(d.name)
+    return None
+
+
+def rss_mb(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def timed_export(system: devsystem.System, client: httpx.Client, path: str) -> dict[str, Any]:
+    """One export, streamed to nowhere, with the workbench's resident memory sampled meanwhile."""
+    import threading
+
+    pid = web_pid(system)
+    before = rss_mb(pid)
+    peak = [before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            peak[0] = max(peak[0], rss_mb(pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    size, status, t = 0, 0, time.perf_counter()
+    try:
+        with client.stream("GET", path) as r:
+            status = r.status_code
+            for block in r.iter_bytes():
+                size += len(block)
+    finally:
+        done.set()
+        sampler.join()
+    row = {"path": path, "status": status, "bytes": size, "first_ms": round((time.perf_counter() - t) * 1000, 1),
+           "rss_before_mb": round(before, 1), "rss_peak_mb": round(peak[0], 1)}
+    row["median_ms"] = row["p95_ms"] = row["max_ms"] = row["first_ms"]
+    print(f"  {status} {row['first_ms']:>9} ms, {size / 1e6:.1f} MB, web RSS {before:.0f} -> peak {peak[0]:.0f} MB"
+          f"  {path}", flush=True)
+    return row
+
+
+def deep_cursor(system: devsystem.System, token: str, depth: int) -> str | None:
+    """The service's keyset cursor of the ledger page at `depth` rows (None: no cursor paging)."""
+    seen, cursor = 0, None
+    with httpx.Client(timeout=120, headers={"Authorization": f"Bearer {token}"}) as c:
+        while seen < depth:
+            params: dict[str, Any] = {"limit": min(500, depth - seen)}
+            if cursor:
+                params["cursor"] = cursor
+            body = c.get(system.url("rectification") + "/v1/ledger", params=params).json()
+            if "next_cursor" not in body or not body["next_cursor"]:
+                return None
+            cursor, seen = body["next_cursor"], seen + len(body.get("items", []))
+    return cursor
+
+
+def bench_pages(system: devsystem.System, rounds: int, token: str = "", full_export: bool = False,
+                ) -> list[dict[str, Any]]:
     results = []
 
     def signed_in(account: str) -> httpx.Client:
@@ -204,10 +318,15 @@ def bench_pages(system: devsystem.System, rounds: int) -> list[dict[str, Any]]:
              "/ledger?q=征地", "/ledger?page=1000", "/ledger?team_id=&unit_id=D01&light=yellow"]
     if pid:
         paths.append(f"/problems/{pid}")
+    deep = deep_cursor(system, token, 50_000) if token else None
+    if deep:  # the page at row 50,000 as the workbench's "next" links reach it
+        paths.append("/ledger?" + urlencode({"cursor": deep, "page": 1001}))
     for path in paths:
         results.append({"who": "office", **timed(office, path, rounds)})
     results.append({"who": "office", **timed(office, "/ledger.xlsx?light=red&unit_id=D01", max(1, rounds // 2))})
-    results.append({"who": "office", **timed(office, "/ledger.xlsx?light=red", 1)})
+    results.append({"who": "office", **timed_export(system, office, "/ledger.xlsx?light=red")})
+    if full_export:
+        results.append({"who": "office", **timed_export(system, office, "/ledger.xlsx")})
     team = signed_in("P0101")
     for path in ("/dashboard", "/ledger"):
         results.append({"who": "team", **timed(team, path, rounds)})
@@ -223,6 +342,7 @@ def bench_services(system: devsystem.System, token: str, round_id: str, rounds: 
         for service, path in [("rectification", "/v1/ledger?limit=50"),
                               ("rectification", "/v1/ledger?limit=1&light=red"),
                               ("rectification", "/v1/ledger?limit=50&offset=50000"),
+                              ("verification", f"/v1/figures?round_id={round_id}"),
                               ("verification", f"/v1/stats?by=round&round_id={round_id}"),
                               ("verification", f"/v1/stats?by=team&round_id={round_id}"),
                               ("verification", f"/v1/ranking?round_id={round_id}"),
@@ -289,14 +409,25 @@ def main() -> int:
                         "start it and time the pages only")
     parser.add_argument("--base-port", type=int, default=9600,
                         help="ports of the system: this one and the next five (0: free ports)")
+    parser.add_argument("--full-export", action="store_true",
+                        help="also export every row of the ledger (memory of the workbench sampled)")
     parser.add_argument("--screenshot", help="save a screenshot of the office dashboard here (Chromium)")
     args = parser.parse_args()
     data = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ducha-bench-")) / "data"
+    base_port = args.base_port or None
+    made = data / "bench.json"
+    gen: dict[str, Any] = {}
+    if not args.reuse and not args.demo:
+        gen = make(data, args.problems, args.seed, base_port)
+    elif args.reuse and made.exists():
+        gen = {"reused": str(data), **json.loads(made.read_text())}
     print(f"starting the system in {data} ...", flush=True)
-    system = devsystem.start(data, base_port=args.base_port or None)
+    system = devsystem.start(data, base_port=base_port)
     try:
         settings = system.settings()  # the bench signs demo accounts in
-        if args.reuse:
+        if gen:
+            round_id, teams = str(gen["round_id"]), []
+        elif args.reuse:
             office_token = TokenMinter(settings).mint(Actor(id="P0001", name="王志强", role=Role.OFFICE))
             round_id = httpx.get(system.url("intake") + "/v1/rounds", headers={
                 "Authorization": "Bearer " + office_token}).json()["items"][0]["id"]
@@ -309,8 +440,6 @@ def main() -> int:
             teams = asyncio.run(demo_teams(settings, round_id))
         else:
             round_id, teams = asyncio.run(demo.setup(settings))
-        gen: dict[str, Any] = {"reused": str(data)}
-        if not args.reuse:
             print(f"generating {args.problems:,} problems through the kernel ...", flush=True)
             gen = asyncio.run(generate(system.nats_url, round_id, teams, args.problems, args.seed))
         print("waiting for the services to catch up ...", flush=True)
@@ -318,7 +447,7 @@ def main() -> int:
         token = TokenMinter(settings).mint(Actor(id="P0001", name="王志强", role=Role.OFFICE))
         if args.screenshot:
             screenshot(system, Path(args.screenshot))
-        pages = bench_pages(system, args.rounds)
+        pages = bench_pages(system, args.rounds, token, args.full_export)
         calls = bench_services(system, token, round_id, args.rounds)
         report = {"generated": gen, "pages": pages, "service_calls": calls}
         if args.json:

@@ -57,25 +57,28 @@ def projections() -> Sequence[Any]:
 
 
 async def _runtime(kernel: Kernel) -> None:
-    """Background job of the kernel service: the workbench's runtime attached to the kernel from the
-    start (its log and trend tables); its HTTP client closed at stop."""
-    from .runtime import Web, attach
-
-    web = kernel.extras.get("web")
-    if web is None:
-        web = Web(load_settings())
-        attach(web, kernel)
+    """Background job of the kernel service: close the workbench's HTTP client at stop."""
     try:
         await asyncio.Event().wait()  # until the service stops (cancelled)
     finally:
-        await web.aclose()
-
-
-def _check_settings() -> None:
-    load_settings()  # raises SystemExit naming what is missing (e.g. no sign-in configured)
+        web = kernel.extras.get("web")
+        if web is not None:
+            await web.aclose()
 
 
 def spec() -> ServiceSpec:
+    """The workbench as a kernel service: its settings read once when the app is created (a wrong
+    one stops the start, naming it), its runtime attached to the kernel at start."""
+    loaded: list[WebSettings] = []
+
+    def preflight() -> None:
+        loaded[:] = [load_settings()]  # raises SystemExit naming what is missing (e.g. no sign-in)
+
+    async def startup(kernel: Kernel) -> None:
+        from .runtime import Web, attach
+
+        attach(Web(loaded[0] if loaded else load_settings()), kernel)
+
     return ServiceSpec(
         name="web",
         title=TITLE,
@@ -86,8 +89,9 @@ def spec() -> ServiceSpec:
         projections=projections,
         routers=routers,
         background=[_runtime],
+        startup=startup,
         response_headers=PAGE_HEADERS,
-        preflight=_check_settings,
+        preflight=preflight,
         start_order=900,  # `ducha run`: after the services it calls
         demo_env={"DUCHA_WEB_AUTH": "demo"},
         demo_module="ducha_web.demo",
