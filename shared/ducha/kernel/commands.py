@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import TypeVar, overload
 
 from ..contracts.base import Actor, DomainEvent, Envelope, event_hash
+from .aggregate import LoadedAggregate
 from .clock import Clock, SystemClock
 from .errors import Conflict, DomainError, InvalidCommand
 from .eventstore import (
     AppendUnacknowledged,
     ConcurrencyConflict,
     DuplicateAppend,
-    EventStore,
-    LoadedAggregate,
+    EventLog,
 )
 from .observability import APPEND_SECONDS, APPENDED, COMMANDS, Timer
 from .shutdown import ShutdownGate
@@ -91,7 +91,7 @@ class CommandResult:
 class CommandRunner:
     def __init__(
         self,
-        store: EventStore,
+        store: EventLog,
         clock: Clock | None = None,
         service: str = "ducha",
         gate: ShutdownGate | None = None,
@@ -107,8 +107,11 @@ class CommandRunner:
         self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
+        def decide_one(loaded: dict[AggregateKey, LoadedAggregate]) -> dict[AggregateKey, Sequence[DomainEvent]]:
+            return {key: decide(loaded[key])}
+
         async with self._turn(key):
-            return await self._measured(self._run(key, ctx, decide))
+            return await self._measured(self._run((key,), ctx, decide_one, multi=False))
 
     async def run_multi(
         self, keys: Sequence[AggregateKey], ctx: CommandContext, decide: DecideMulti
@@ -118,7 +121,7 @@ class CommandRunner:
         async with contextlib.AsyncExitStack() as turns:
             for name in sorted({k.filter for k in keys}):  # one order everywhere: no deadlock
                 await turns.enter_async_context(self._turn_of(name))
-            return await self._measured(self._run_multi(keys, ctx, decide))
+            return await self._measured(self._run(tuple(keys), ctx, decide, multi=True))
 
     def _turn(self, key: AggregateKey) -> asyncio.Lock:
         return self._turn_of(key.filter)
@@ -151,27 +154,42 @@ class CommandRunner:
                 APPEND_SECONDS.labels(self.service).observe(timer.seconds)
         return result
 
-    async def _run(self, key: AggregateKey, ctx: CommandContext, decide: Decide) -> CommandResult:
+    async def _run(
+        self, keys: tuple[AggregateKey, ...], ctx: CommandContext, decide: DecideMulti, *, multi: bool
+    ) -> CommandResult:
+        """The one command loop: load, replay a stored result, decide, append; on a conflict
+        decide again on the fresh state (unless the client named the version it decided on)."""
+        first = keys[0]
         give_up = time.monotonic() + UNACKNOWLEDGED_BUDGET
         for attempt in range(AUTO_RETRIES):
             if attempt:
                 await _backoff(attempt)
-            loaded = await self.store.load(key)
-            previous = loaded.events_of_command(ctx.command_id)
-            if previous:
-                return _replayed(key, ctx, previous)
-            if ctx.expected_sequence is not None and ctx.expected_sequence != loaded.last_sequence:
-                raise Conflict(
-                    f"{key.aggregate_type} {key.aggregate_id} has changed (now at sequence "
-                    f"{loaded.last_sequence}, you sent {ctx.expected_sequence}); reload and retry"
-                )
-            payloads = list(decide(loaded))
-            if not payloads:
-                return CommandResult(key.aggregate_id, (), loaded.last_sequence)
-            envelopes = self._envelopes(key, ctx, loaded, payloads)
+            loaded = {key: await self.store.load(key) for key in keys}
+            if not multi:
+                previous = loaded[first].events_of_command(ctx.command_id)
+                if previous:
+                    return _replayed(first, ctx, previous)
+                if ctx.expected_sequence is not None and ctx.expected_sequence != loaded[first].last_sequence:
+                    raise Conflict(
+                        f"{first.aggregate_type} {first.aggregate_id} has changed (now at sequence "
+                        f"{loaded[first].last_sequence}, you sent {ctx.expected_sequence}); reload and retry"
+                    )
+            elif any(agg.events_of_command(ctx.command_id) for agg in loaded.values()):
+                return await self._replay_multi(keys, ctx)
+            decided = decide(loaded)
+            parts = []
+            for key in keys:
+                payloads = list(decided.get(key, ()))
+                if payloads:
+                    parts.append((key, self._envelopes(key, ctx, loaded[key], payloads), loaded[key].last_sequence))
+            if not parts:
+                return CommandResult(first.aggregate_id, (), max(agg.last_sequence for agg in loaded.values()))
             self.gate.before_append()
             try:
-                result = await self.store.append(key, envelopes, loaded.last_sequence)
+                if multi:
+                    result = await self.store.append_multi(parts)
+                else:
+                    result = await self.store.append(*parts[0])
             except AppendUnacknowledged:
                 # Stored or not, we cannot tell (e.g. the stream leader died): the next attempt
                 # reloads and finds the command if it landed; the message ids dedupe otherwise.
@@ -180,57 +198,6 @@ class CommandRunner:
                 continue
             except (ConcurrencyConflict, DuplicateAppend) as exc:
                 # The server checks the sequence before dedup, so a resent command lands here too.
-                reloaded = await self.store.load(key)
-                previous = reloaded.events_of_command(ctx.command_id)
-                if previous:
-                    return _replayed(key, ctx, previous)
-                if isinstance(exc, DuplicateAppend):
-                    raise _reused(ctx) from exc
-                if ctx.expected_sequence is not None:
-                    raise Conflict(str(exc)) from exc
-                continue
-            if result.duplicate:
-                # JetStream knows the message id, so the command is stored: here, or (a key
-                # re-used for another command) on another aggregate.
-                reloaded = await self.store.load(key)
-                return _replayed(key, ctx, reloaded.events_of_command(ctx.command_id))
-            stored = tuple(
-                env.model_copy(update={"sequence": result.first_sequence + i})
-                for i, env in enumerate(envelopes)
-            )
-            return CommandResult(key.aggregate_id, stored, result.last_sequence)
-        raise Conflict(
-            f"{key.aggregate_type} {key.aggregate_id} is being changed by others; retry shortly"
-        )
-
-    async def _run_multi(
-        self, keys: Sequence[AggregateKey], ctx: CommandContext, decide: DecideMulti
-    ) -> CommandResult:
-        first = keys[0]
-        give_up = time.monotonic() + UNACKNOWLEDGED_BUDGET
-        for attempt in range(AUTO_RETRIES):
-            if attempt:
-                await _backoff(attempt)
-            loaded = {key: await self.store.load(key) for key in keys}
-            if any(loaded[key].events_of_command(ctx.command_id) for key in keys):
-                return await self._replay_multi(keys, ctx)
-            decided = decide(loaded)
-            parts = []
-            for key in keys:
-                payloads = list(decided.get(key, ()))
-                if payloads:
-                    envs = self._envelopes(key, ctx, loaded[key], payloads)
-                    parts.append((key, envs, loaded[key].last_sequence))
-            if not parts:
-                return CommandResult(first.aggregate_id, (), max(x.last_sequence for x in loaded.values()))
-            self.gate.before_append()
-            try:
-                result = await self.store.append_multi(parts)
-            except AppendUnacknowledged:
-                if time.monotonic() > give_up:
-                    raise
-                continue
-            except (ConcurrencyConflict, DuplicateAppend) as exc:
                 replay = await self._replay_multi(keys, ctx, required=False)
                 if replay is not None:
                     return replay
@@ -239,13 +206,19 @@ class CommandRunner:
                 if ctx.expected_sequence is not None:
                     raise Conflict(str(exc)) from exc
                 continue
-            envelopes = [env for _key, envs, _exp in parts for env in envs]
+            if result.duplicate:
+                # JetStream knows the message id, so the command is stored: here, or (a key
+                # re-used for another command) on another aggregate.
+                return await self._replay_multi(keys, ctx)
+            envelopes = [env for _key, envs, _expected in parts for env in envs]
             stored = tuple(
                 env.model_copy(update={"sequence": result.first_sequence + i})
                 for i, env in enumerate(envelopes)
             )
             return CommandResult(first.aggregate_id, stored, result.last_sequence)
-        raise Conflict("the aggregates are being changed by others; retry shortly")
+        if multi:
+            raise Conflict("the aggregates are being changed by others; retry shortly")
+        raise Conflict(f"{first.aggregate_type} {first.aggregate_id} is being changed by others; retry shortly")
 
     @overload
     async def _replay_multi(self, keys: Sequence[AggregateKey], ctx: CommandContext) -> CommandResult: ...
@@ -258,7 +231,7 @@ class CommandRunner:
     async def _replay_multi(
         self, keys: Sequence[AggregateKey], ctx: CommandContext, required: bool = True
     ) -> CommandResult | None:
-        """The stored result of a multi-aggregate command, read after seeing any part of it.
+        """The stored result of a command, read after seeing any part of it.
 
         The aggregates are loaded one after another, so a first look may have read one aggregate
         before a concurrent identical command's batch landed and the other after it. The batch is

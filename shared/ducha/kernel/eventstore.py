@@ -17,7 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import nats.js.errors
 from nats.aio.client import Client as NATS
@@ -31,8 +31,9 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
+from pydantic import ValidationError
 
-from ..contracts.base import DomainEvent, Envelope, event_hash
+from ..contracts.base import DomainEvent, Envelope, WireEnvelope, event_hash
 from ..contracts.registry import EventRegistry, MalformedEvent
 from . import natsfast
 from .aggregate import LoadedAggregate
@@ -140,6 +141,47 @@ _WRONG_SEQ = re.compile(r"wrong last sequence: (\d+)")
 def _conflict_actual(description: str | None) -> int | None:
     match = _WRONG_SEQ.search(description or "")
     return int(match.group(1)) if match else None
+
+
+class EventLog(Protocol):
+    """What commands and readers need of the event log. `EventStore` (NATS JetStream) implements
+    it, and `ducha.testing.memory.MemoryEventStore` for tests; `shared/tests/test_store_contract.py`
+    holds both to the same semantics."""
+
+    known_last_sequence: int
+
+    @property
+    def registry(self) -> EventRegistry: ...
+
+    async def append(
+        self, key: AggregateKey, events: Sequence[Envelope[DomainEvent]], expected_last_sequence: int
+    ) -> AppendResult: ...
+
+    async def append_multi(
+        self, parts: Sequence[tuple[AggregateKey, Sequence[Envelope[DomainEvent]], int]]
+    ) -> AppendResult: ...
+
+    async def load(self, key: AggregateKey) -> LoadedAggregate: ...
+
+    def read_subject(self, subject_filter: str, after: int = 0) -> AsyncIterator[Envelope[DomainEvent]]: ...
+
+    def read_subject_raw(
+        self, subject_filter: str, after: int = 0
+    ) -> AsyncIterator[tuple[Envelope[DomainEvent], bytes]]: ...
+
+    async def find_unit(self, context: str, aggregate_type: str, aggregate_id: str) -> str | None: ...
+
+    async def next_sequence_matching(self, subject_filter: str, after: int) -> int | None: ...
+
+    async def last_sequence(self) -> int: ...
+
+    async def get_raw(self, sequence: int) -> tuple[str, bytes]: ...
+
+    def read_all(
+        self, after: int = 0, filters: Sequence[str] = (ALL_EVENTS,), until: int | None = None
+    ) -> AsyncIterator[tuple[int, str, bytes]]: ...
+
+    def decode(self, data: bytes, sequence: int, event_type: str | None = None) -> Envelope[DomainEvent]: ...
 
 
 class EventStore:
@@ -364,8 +406,9 @@ class EventStore:
             try:
                 env = self._registry.decode(data, raw.seq, (raw.subject or "").rpartition(".")[2])
             except MalformedEvent as exc:
-                if exc.too_new:
-                    raise EventStoreError(f"sequence {raw.seq}: {exc.reason}") from exc
+                if exc.too_new or written_by_newer(self._registry, data):
+                    # Deciding on a history with a part left out would be wrong: refuse (503).
+                    raise EventStoreError(f"sequence {raw.seq}: too new for this service: {exc.reason}") from exc
                 # Not written by Ducha (the kernel writes only valid events): not part of the
                 # aggregate's history. Projections dead-letter it with the reason.
                 log.warning("skipping unreadable message at sequence %d: %s", raw.seq, exc.reason)
@@ -455,6 +498,20 @@ class EventStore:
         return self._registry.decode(data, sequence, event_type)
 
 
+def written_by_newer(registry: EventRegistry, data: bytes) -> bool:
+    """A well-formed Ducha envelope of an event type this registry does not know: written by a newer
+    version of some service (deployed before this one), not garbage. Read it after the upgrade."""
+    try:
+        wire = WireEnvelope.model_validate_json(data)
+    except ValidationError:
+        return False
+    try:
+        registry.get(wire.event_type)
+    except MalformedEvent:
+        return True
+    return False
+
+
 class DeliveryGap(EventStoreError):
     """A message of an ordered consumer was lost on the way (e.g. dropped by a slow client)."""
 
@@ -521,10 +578,12 @@ __all__ = [
     "DeliveryGap",
     "DeliveryTracker",
     "DuplicateAppend",
+    "EventLog",
     "EventStore",
     "EventStoreError",
     "LoadedAggregate",
     "MalformedEvent",
     "ensure_streams",
     "subscribe_ordered",
+    "written_by_newer",
 ]

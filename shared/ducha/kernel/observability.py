@@ -45,6 +45,12 @@ PROJECTION_LAG_SECONDS = Gauge(
 DEAD_LETTERS = Counter(
     "ducha_dead_letters_total", "Messages sent to the dead-letter stream", ["service", "consumer"]
 )
+CONSUMER_PAUSED = Gauge(
+    "ducha_consumer_paused",
+    "Log sequence of an event too new for this service's version, at which a projection or reaction "
+    "waits for the upgrade (0: running)",
+    ["service", "consumer"],
+)
 DELIVERIES = Counter(
     "ducha_deliveries_total", "Outbound deliveries (mail, webhooks, streams), by outcome",
     ["service", "channel", "outcome"],

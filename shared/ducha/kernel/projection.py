@@ -15,11 +15,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
-import nats.aio.msg
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -36,13 +34,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ..contracts.base import DomainEvent, Envelope
-from ..contracts.registry import MalformedEvent
 from .aggregate import collect_handlers
 from .db import is_sqlite, serialize_schema_changes, write_transaction
-from .eventstore import DeliveryGap, DeliveryTracker, EventStore, subscribe_ordered
+from .eventstore import EventStore
 from .fastsql import FastConnection, PlanCache
-from .observability import DEAD_LETTERS
-from .subjects import dlq_subject
+from .follower import Delivered, LogFollower
 
 log = logging.getLogger("ducha.projection")
 
@@ -129,16 +125,7 @@ def _is_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
-@dataclass
-class _Decoded:
-    sequence: int
-    subject: str
-    data: bytes
-    event: Envelope[DomainEvent] | None
-    reason: str | None
-
-
-class ProjectionRunner:
+class ProjectionRunner(LogFollower):
     """Keeps one projection up to date with the log, in one service process."""
 
     def __init__(
@@ -150,53 +137,23 @@ class ProjectionRunner:
         batch_max: int = BATCH_MAX,
         until: int | None = None,
     ) -> None:
+        super().__init__(store, service, projection.name, projection.subjects, batch_max=batch_max)
         self.engine = engine
         # Apply nothing after this log sequence: the projection as it was then ("as of", audit).
         self.until = until
-        self.store = store
         self.projection = projection
-        self.service = service
-        self.batch_max = batch_max
-        self.position = 0
-        self.caught_up = False
         self.last_applied_at: float | None = None
-        self.dead_letters = 0
         self.applied = 0
-        # Unbounded on purpose: flow control bounds what the server sends ahead, and a callback
-        # that blocks makes nats-py drop messages as a slow consumer.
-        self._queue: asyncio.Queue[nats.aio.msg.Msg] = asyncio.Queue()
-        self._tracker = DeliveryTracker()
-        self._pending = -1
-        self._sub: Any = None
-        self._task: asyncio.Task[None] | None = None
-        self._advanced = asyncio.Condition()
-        self._busy = asyncio.Lock()
-        self._stopping = False
         self._past_until = False
         self._plans = PlanCache(engine.dialect)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        self._stopping = False
-        self.position = await asyncio.to_thread(self._prepare)
-        await self._subscribe()
-        self._task = asyncio.create_task(self._work(), name=f"projection:{self.projection.name}")
+        await self._start_following()
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop following the log; a batch being applied is finished first (graceful shutdown)."""
-        self._stopping = True
-        if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-            self._sub = None
-        if self._task is not None:
-            if self._busy.locked():
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wait_idle(), grace)
-            self._task.cancel()
-            await asyncio.wait([self._task], timeout=grace)
-            self._task = None
-        self._queue = asyncio.Queue()
+        await self._stop_following(grace)
 
     async def rebuild(self) -> None:
         """Drop the projection and replay it from the log."""
@@ -211,81 +168,21 @@ class ProjectionRunner:
             raise TimeoutError(f"{self.projection.name} did not reach sequence {target}")
         return target
 
-    async def _subscribe(self) -> None:
-        self.caught_up = False
-        self._tracker = DeliveryTracker()
-        self._sub = await subscribe_ordered(
-            self.store.js,
-            self.store_stream,
-            list(self.projection.subjects),
-            self.position + 1,
-            self._on_msg,
-        )
-
     @property
     def store_stream(self) -> str:
-        return self.store._stream
+        return self.store.stream
 
-    async def _on_msg(self, msg: nats.aio.msg.Msg) -> None:
-        self._queue.put_nowait(msg)
+    def _load_position(self) -> int:
+        return self._prepare()
 
-    # ---------------------------------------------------------------- work
-    async def _work(self) -> None:
-        backoff = 0.2
-        while not self._stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < self.batch_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                async with self._busy:
-                    await self._process(batch)
-                backoff = 0.2
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure: resync from the stored position
-                log.error(
-                    "projection %s failed, resyncing from the database in %.1fs: %r",
-                    self.projection.name, backoff, exc,
-                )
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                await self._resync()
-
-    async def _wait_idle(self) -> None:
-        async with self._busy:
-            pass
-
-    async def _resync(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._sub is not None:
-                await self._sub.unsubscribe()
-        self._sub = None
-        self._queue = asyncio.Queue()
-        self.position = await asyncio.to_thread(self._prepare)
-        await self._subscribe()
-
-    async def _process(self, batch: list[nats.aio.msg.Msg]) -> None:
-        decoded: list[_Decoded] = []
-        gap: DeliveryGap | None = None
-        for msg in batch:
-            try:
-                seq, self._pending = self._tracker.check(msg.reply)
-            except DeliveryGap as exc:
-                gap = exc  # apply what came before it, then restart from the stored position
-                break
-            decoded.append(self._decode(msg, seq))
-        decoded = [d for d in decoded if d.sequence > self.position]
-        if self.until is not None and decoded and decoded[-1].sequence > self.until:
-            decoded = [d for d in decoded if d.sequence <= self.until]
+    async def _handle(self, batch: list[Delivered]) -> None:
+        if self.until is not None and batch[-1].sequence > self.until:
+            batch = [d for d in batch if d.sequence <= self.until]
             self._past_until = True  # everything up to `until` was delivered before this
-            async with self._advanced:
-                self._advanced.notify_all()
-        if decoded:
-            await self._apply(decoded)
-        if gap is not None:
-            raise gap
+        if batch:
+            await self._apply(batch)
 
-    async def _apply(self, decoded: list[_Decoded]) -> None:
+    async def _apply(self, decoded: list[Delivered]) -> None:
         if not decoded:
             return
         for bad in (d for d in decoded if d.event is None):
@@ -308,39 +205,7 @@ class ProjectionRunner:
                     await self._dead_letter(bad, f"{type(one_exc).__name__}: {one_exc}")
                     await asyncio.to_thread(self._commit, [], event.sequence)
             await asyncio.to_thread(self._commit, [], last)
-        self.caught_up = self._pending == 0 and self._queue.empty()
         self.last_applied_at = time.time()
-        async with self._advanced:
-            self._advanced.notify_all()
-
-    def _decode(self, msg: nats.aio.msg.Msg, seq: int) -> _Decoded:
-        try:
-            event = self.store.decode(msg.data, seq, msg.subject.rpartition(".")[2])
-            return _Decoded(seq, msg.subject, msg.data, event, None)
-        except MalformedEvent as exc:
-            if exc.too_new:
-                raise  # an upgrade is due: retry later, never dead-letter
-            return _Decoded(seq, msg.subject, msg.data, None, exc.reason)
-
-    async def _dead_letter(self, bad: _Decoded, reason: str) -> None:
-        reason = " ".join(reason.split())[:1000]
-        log.warning(
-            "projection %s dead-lettered sequence %d (%s): %s",
-            self.projection.name, bad.sequence, bad.subject, reason,
-        )
-        await self.store.js.publish(
-            dlq_subject(self.service, self.projection.name),
-            bad.data,
-            headers={
-                "Nats-Msg-Id": f"{self.service}.{self.projection.name}.{bad.sequence}",
-                "Ducha-Reason": reason,
-                "Ducha-Original-Subject": bad.subject,
-                "Ducha-Original-Sequence": str(bad.sequence),
-                "Ducha-Consumer": f"{self.service}/{self.projection.name}",
-            },
-        )
-        self.dead_letters += 1
-        DEAD_LETTERS.labels(self.service, self.projection.name).inc()
 
     # ---------------------------------------------------------- database
     def _prepare(self) -> int:
@@ -515,4 +380,5 @@ class ProjectionRunner:
             "lag_seconds": round(since, 3) if behind else 0.0,
             "applied": self.applied,
             "dead_letters": self.dead_letters,
+            "paused": self.pause_reason(),
         }

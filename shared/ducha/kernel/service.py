@@ -138,6 +138,50 @@ async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]], grace: float = 5.0
         log.warning("background task %s did not stop within %.0f s", task.get_name(), grace)
 
 
+async def readiness(kernel: Kernel, max_lag: int) -> tuple[bool, dict[str, Any]]:
+    """What `/ready` answers: ready when NATS answers, every projection is caught up (within
+    `max_lag` events) and no projection or reaction is paused at an event too new for this
+    version (`reasons` then names each, with the sequence and event type)."""
+    last = -1
+    if kernel.nc.is_connected:
+        with contextlib.suppress(Exception):
+            last = await kernel.store.last_sequence()
+    projections = []
+    reasons = [] if last >= 0 else ["the event log (NATS) does not answer"]
+    for runner in kernel.runners.values():
+        lag = runner.lag()
+        caught_up = last >= 0 and (
+            lag["lag_events"] <= max_lag or await runner.wait_for(last, timeout=0)
+        )
+        if lag["paused"] is not None:
+            caught_up = False
+            paused = lag["paused"]
+            reasons.append(f"projection {runner.projection.name} paused at sequence {paused['sequence']}: "
+                           f"{paused['reason']}")
+        elif not caught_up and last >= 0:
+            reasons.append(f"projection {runner.projection.name} is {lag['lag_events']} events behind")
+        projections.append({**lag, "caught_up": caught_up})
+    reactions = []
+    for reactor in kernel.reactors.values():
+        status = reactor.status()
+        if status["paused"] is not None:
+            paused = status["paused"]
+            reasons.append(f"reaction {reactor.reaction.name} paused at sequence {paused['sequence']}: "
+                           f"{paused['reason']}")
+        reactions.append(status)
+    ok = not reasons
+    body = {
+        "status": "ready" if ok else "not_ready",
+        "service": kernel.spec.name,
+        "nats_connected": kernel.nc.is_connected,
+        "log_last_sequence": last,
+        "projections": projections,
+        "reactions": reactions,
+        "reasons": reasons,
+    }
+    return ok, body
+
+
 def create_app(
     spec: ServiceSpec,
     settings: ServiceSettings | None = None,
@@ -182,29 +226,9 @@ def create_app(
                                   headers={"WWW-Authenticate": "Bearer"})
         return metrics_response(app.state.kernel)
 
-    @app.get("/ready", tags=["ops"], summary="readiness: NATS connected, projections caught up")
+    @app.get("/ready", tags=["ops"], summary="readiness: NATS connected, projections caught up, none paused")
     async def ready() -> JSONResponse:
-        kernel: Kernel = app.state.kernel
-        last = -1
-        if kernel.nc.is_connected:
-            with contextlib.suppress(Exception):
-                last = await kernel.store.last_sequence()
-        projections = []
-        ok = last >= 0
-        for runner in kernel.runners.values():
-            lag = runner.lag()
-            caught_up = last >= 0 and (
-                lag["lag_events"] <= resolved.ready_max_lag or await runner.wait_for(last, timeout=0)
-            )
-            ok = ok and caught_up
-            projections.append({**lag, "caught_up": caught_up})
-        body = {
-            "status": "ready" if ok else "not_ready",
-            "service": spec.name,
-            "nats_connected": kernel.nc.is_connected,
-            "log_last_sequence": last,
-            "projections": projections,
-        }
+        ok, body = await readiness(app.state.kernel, resolved.ready_max_lag)
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/v1/me", tags=["identity"], summary="the actor named by your bearer token",
@@ -227,6 +251,7 @@ __all__ = [
     "ServiceSpec",
     "cancel_and_wait",
     "create_app",
+    "readiness",
     "start_kernel",
     "stop_kernel",
 ]
