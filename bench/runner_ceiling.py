@@ -7,7 +7,8 @@ a change read the same log), then measures in one process, same minute:
   - raw: nats-py's ordered push consumer with a callback doing nothing (the client's limit);
   - runner: `ProjectionRunner` catch-up with a no-op projection (reading, checking, decoding,
     batching, one position write per batch on SQLite): what any projection can at best reach.
-Figures are events/s and the runner/raw ratio; on a loaded machine compare ratios, not rates.
+Figures are events/s, this process's CPU time per event (steadier than rates on a loaded machine)
+and the runner/raw ratio.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class NoOp(Projection):
         pass
 
 
-async def raw_consume(nc: Any, n: int) -> float:
+async def raw_consume(nc: Any, n: int) -> tuple[float, float]:
     js = nc.jetstream()
     done = asyncio.Event()
     count = 0
@@ -53,24 +54,24 @@ async def raw_consume(nc: Any, n: int) -> float:
         if count >= n:
             done.set()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     sub = await subscribe_ordered(js, EVENT_STREAM, [context_filter("kt")], 1, cb)
     await done.wait()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     await sub.unsubscribe()
-    return n / seconds
+    return n / seconds, cpu / n * 1e6
 
 
-async def runner_catch_up(store: EventStore, tmp: Path, run: int) -> float:
+async def runner_catch_up(store: EventStore, tmp: Path, run: int) -> tuple[float, float]:
     engine = make_engine(sqlite_url(tmp / f"noop-{run}-{time.time_ns()}.db"), None)
     runner = ProjectionRunner(engine, store, NoOp(), "bench")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await runner.start()
     await runner.catch_up()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     await runner.stop()
     engine.dispose()
-    return runner.position / seconds
+    return runner.position / seconds, cpu / runner.position * 1e6
 
 
 async def main() -> None:
@@ -96,9 +97,10 @@ async def main() -> None:
             await seed_for_catch_up(nc, args.events - await store.last_sequence())
         _ = counter_metadata
         for run in range(args.runs):
-            raw = await raw_consume(nc, args.events)
-            rate = await runner_catch_up(store, args.dir, run)
-            print(f"run {run + 1}: raw ordered consume {raw:9.0f}/s   runner no-op catch-up {rate:9.0f}/s   "
+            raw, raw_cpu = await raw_consume(nc, args.events)
+            rate, cpu = await runner_catch_up(store, args.dir, run)
+            print(f"run {run + 1}: raw ordered consume {raw:7.0f}/s ({raw_cpu:5.1f} µs CPU/event)   "
+                  f"runner no-op catch-up {rate:7.0f}/s ({cpu:5.1f} µs CPU/event)   "
                   f"ratio {rate / raw:.2f}", flush=True)
         if args.profile:
             profiler = cProfile.Profile()

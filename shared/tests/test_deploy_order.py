@@ -186,3 +186,40 @@ async def test_a_reaction_pauses_too_and_continues_after_the_upgrade(nc: NATS, e
     finally:
         await runner.stop()
 
+
+
+class OnlyOpened(Projection):
+    """Reads one event type of the context it follows: the runner decodes nothing else."""
+
+    name = "kt_only_opened"
+    version = 1
+    subjects = (context_filter("kt"),)
+    metadata = CounterProjection.metadata
+    opened = 0
+
+    @Projection.handles(CounterOpened)
+    def _opened(self, conn: Connection, event: Envelope[Any]) -> None:
+        OnlyOpened.opened += 1
+
+
+async def test_events_a_projection_does_not_handle_are_passed_over_undecoded(nc: NATS, engine: Engine) -> None:
+    _reset, last = await produce(EventStore(nc, registry(CounterReset)))
+    store = EventStore(nc, registry(CounterReset))
+    decoded: list[int] = []
+    plain_decode = store.decode
+
+    def counting(data: bytes, sequence: int, event_type: str | None = None) -> Envelope[DomainEvent]:
+        decoded.append(sequence)
+        return plain_decode(data, sequence, event_type)
+
+    store.decode = counting  # type: ignore[method-assign]
+    assert OnlyOpened.wanted_event_types() == frozenset({"CounterOpened"})
+    assert CounterProjection.wanted_event_types() == frozenset({"CounterOpened", "CounterIncremented"})
+    OnlyOpened.opened = 0
+    runner = ProjectionRunner(engine, store, OnlyOpened(), "kt")
+    await runner.start()
+    try:
+        assert await runner.wait_for(last, timeout=10)
+        assert runner.position == last and OnlyOpened.opened == 1 and decoded == [1]
+    finally:
+        await runner.stop()

@@ -33,6 +33,7 @@ import nats.aio.msg
 
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.registry import MalformedEvent
+from . import natsfast
 from .eventstore import DeliveryGap, DeliveryTracker, EventStore, subscribe_ordered, written_by_newer
 from .observability import CONSUMER_PAUSED, DEAD_LETTERS
 from .subjects import dlq_subject
@@ -48,7 +49,12 @@ class Delivered:
     subject: str
     data: bytes
     event: Envelope[DomainEvent] | None
-    reason: str | None = None
+    reason: str | None = None  # why it cannot be read (malformed); None with no event: skipped
+
+    @property
+    def skipped(self) -> bool:
+        """A known event type the consumer has no use for: not decoded, only passed over."""
+        return self.event is None and self.reason is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,7 @@ class LogFollower:
         label: str | None = None,
         batch_max: int = 1000,
         retry_delay: float = 0.2,
+        wanted: frozenset[str] | None = None,
     ) -> None:
         self.store = store
         self.service = service
@@ -102,6 +109,10 @@ class LogFollower:
         self.caught_up = False
         self.dead_letters = 0
         self.paused: Paused | None = None
+        # The event types the consumer uses (None: all). Others of a type the service knows are
+        # passed over undecoded (decoding is most of a replay's cost); unknown ones still pause.
+        self.wanted = wanted
+        self._known: frozenset[str] = frozenset()
         # Unbounded on purpose: flow control bounds what the server sends ahead, and a callback
         # that blocks makes nats-py drop messages as a slow consumer.
         self._queue: asyncio.Queue[nats.aio.msg.Msg] = asyncio.Queue()
@@ -151,17 +162,16 @@ class LogFollower:
         self.caught_up = False
         self._tracker = DeliveryTracker()
         self._sub = await subscribe_ordered(
-            self.store.js, self.store.stream, list(self.subjects), self.position + 1, self._on_msg
+            self.store.js, self.store.stream, list(self.subjects), self.position + 1, None
         )
+        self._queue = natsfast.pending_queue(self._sub)  # read nats-py's queue: no callback per message
+        self._known = frozenset(self.store.registry.types())
 
     async def _unsubscribe(self) -> None:
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
             self._sub = None
-
-    async def _on_msg(self, msg: nats.aio.msg.Msg) -> None:
-        self._queue.put_nowait(msg)
 
     async def _resync(self) -> None:
         """Start again from the stored position (after a gap, a failure or a pause)."""
@@ -174,10 +184,14 @@ class LogFollower:
     async def _work(self) -> None:
         backoff = self.retry_delay
         while not self._stopping:
-            batch = [await self._queue.get()]
             queue = self._queue
-            while len(batch) < self.batch_max and not queue.empty():
+            sub = self._sub
+            batch = [await queue.get()]
+            room = min(self.batch_max, queue.qsize() + 1)
+            while len(batch) < room:
                 batch.append(queue.get_nowait())
+            if sub is not None:
+                await natsfast.taken(sub, batch)
             try:
                 async with self._busy:
                     await self._process(batch)
@@ -223,8 +237,11 @@ class LogFollower:
 
     def _decode(self, msg: nats.aio.msg.Msg, seq: int) -> Delivered:
         subject = msg.subject
+        event_type = subject.rpartition(".")[2]
+        if self.wanted is not None and event_type not in self.wanted and event_type in self._known:
+            return Delivered(seq, subject, msg.data, None)
         try:
-            event = self.store.decode(msg.data, seq, subject.rpartition(".")[2])
+            event = self.store.decode(msg.data, seq, event_type)
             return Delivered(seq, subject, msg.data, event)
         except MalformedEvent as exc:
             if exc.too_new or written_by_newer(self.store.registry, msg.data):

@@ -102,6 +102,15 @@ class Projection:
         return mark
 
     @classmethod
+    def wanted_event_types(cls) -> frozenset[str] | None:
+        """The event type names this projection reads, when it dispatches with `handles` only
+        (the runner then does not decode the others); None when it overrides `apply` or
+        `apply_batch` and so may look at any event."""
+        if cls.apply is not Projection.apply or cls.apply_batch is not Projection.apply_batch:
+            return None
+        return frozenset(str(getattr(t, "event_type", t.__name__)) for t in cls._kernel_dispatch)
+
+    @classmethod
     def handled_types(cls) -> tuple[type, ...]:
         """The payload types this projection has a handler for."""
         return tuple(cls._kernel_dispatch)
@@ -137,7 +146,8 @@ class ProjectionRunner(LogFollower):
         batch_max: int = BATCH_MAX,
         until: int | None = None,
     ) -> None:
-        super().__init__(store, service, projection.name, projection.subjects, batch_max=batch_max)
+        super().__init__(store, service, projection.name, projection.subjects, batch_max=batch_max,
+                         wanted=projection.wanted_event_types())
         self.engine = engine
         # Apply nothing after this log sequence: the projection as it was then ("as of", audit).
         self.until = until
@@ -185,7 +195,7 @@ class ProjectionRunner(LogFollower):
     async def _apply(self, decoded: list[Delivered]) -> None:
         if not decoded:
             return
-        for bad in (d for d in decoded if d.event is None):
+        for bad in (d for d in decoded if d.reason is not None):
             await self._dead_letter(bad, bad.reason or "malformed")
         good = [d.event for d in decoded if d.event is not None]
         last = decoded[-1].sequence
@@ -344,6 +354,11 @@ class ProjectionRunner(LogFollower):
                     await asyncio.wait_for(self._advanced.wait(), timeout=min(remaining, 0.02))
 
     async def _nothing_to_apply_until(self, sequence: int) -> bool:
+        if self._sub is not None and (self._pending > 0 or not self._queue.empty()):
+            # Delivered but not applied, or the server said more is pending: events to apply
+            # follow anyway, so asking the server (a consumer-info and a subject search per
+            # filter, 20 times a second per waiter) would only compete with a catch-up.
+            return False
         if sequence > self.store.known_last_sequence and sequence > await self.store.last_sequence():
             return False  # not in the log yet
         if await self._consumer_drained():

@@ -66,10 +66,10 @@ class ReactionRunner(LogFollower):
 
     async def _handle(self, batch: list[Delivered]) -> None:
         for item in batch:
-            if item.event is None:
-                await self._dead_letter(item, item.reason or "malformed")
-            else:
+            if item.event is not None:
                 await self._react(item, item.event)
+            elif item.reason is not None:
+                await self._dead_letter(item, item.reason)
             self.position = item.sequence
             await asyncio.to_thread(self._store_position, item.sequence)
 
