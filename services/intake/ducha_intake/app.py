@@ -11,7 +11,7 @@ from ducha.kernel.service import create_app as create_service_app
 from fastapi import APIRouter, FastAPI
 
 from .api import directory, planning, problems
-from .projection import IntakeProjection
+from .read.projection import IntakeProjection
 
 
 def _projections() -> list[Projection]:

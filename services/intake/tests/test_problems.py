@@ -354,3 +354,19 @@ async def test_each_report_gets_the_rounds_next_supervision_number_without_gaps(
     assert (await api.get(OFFICE, f"/v1/problems/{fifth}")).json()["supervision_no"] == f"{year}-{rd['number']}-0005"
     # problems reported before 督办编号 existed read as unnumbered
     assert registry.upcast("IssueReported", 1, {"title": "旧问题"})["supervision_no"] == ""
+
+
+async def test_lists_page_by_cursor_as_by_offset(api: Api, world: World) -> None:
+    for i in range(5):
+        await report(api, world, title=f"问题{i}")
+    ids = [p["id"] for p in (await api.get(OFFICE, "/v1/problems")).json()["items"]]
+    assert len(ids) == 5
+    first = (await api.get(OFFICE, "/v1/problems", limit=2)).json()
+    assert [p["id"] for p in first["items"]] == ids[:2] and first["total"] == 5 and first["next_cursor"]
+    second = (await api.get(OFFICE, "/v1/problems", limit=2, cursor=first["next_cursor"])).json()
+    assert [p["id"] for p in second["items"]] == ids[2:4]
+    assert [p["id"] for p in (await api.get(OFFICE, "/v1/problems", limit=2, offset=2)).json()["items"]] == ids[2:4]
+    last = (await api.get(OFFICE, "/v1/problems", limit=2, cursor=second["next_cursor"])).json()
+    assert [p["id"] for p in last["items"]] == ids[4:] and last["next_cursor"] is None
+    bad = await api.get(OFFICE, "/v1/problems", cursor="not-a-cursor")
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "cursor"

@@ -9,22 +9,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from ..contracts.base import Actor, Role
 from ..disclosure import Viewer
 from ..kernel.errors import Forbidden, NotFound
-from ..kernel.http import ERROR_RESPONSES, ID_PATTERN, CurrentActor, PathId
+from ..kernel.http import ERROR_RESPONSES, ID_PATTERN, CurrentActor, KernelDep, PathId
+from ..kernel.runtime import Kernel
 from .timeline import disclosed_timeline
 
-TeamUnits = Callable[[Any, str], Awaitable[set[str]]]
+TeamUnits = Callable[[Kernel, str], Awaitable[set[str]]]
 
 
-async def no_team_units(kernel: Any, team_id: str) -> set[str]:
+async def no_team_units(kernel: Kernel, team_id: str) -> set[str]:
     return set()
 
 
-async def viewer_of(actor: Actor, kernel: Any, team_units: TeamUnits = no_team_units) -> Viewer:
+async def viewer_of(actor: Actor, kernel: Kernel, team_units: TeamUnits = no_team_units) -> Viewer:
     units = await team_units(kernel, actor.team_id) if actor.role == Role.TEAM and actor.team_id else set()
     return Viewer.of(actor, units)
 
@@ -38,14 +39,13 @@ def audit_router(team_units: TeamUnits = no_team_units) -> APIRouter:
         responses={k: ERROR_RESPONSES[k] for k in (401, 403, 404)},
     )
     async def timeline(
-        request: Request,
+        kernel: KernelDep,
         problem_id: PathId,
         actor: CurrentActor,
         unit: str = Query(description="the problem's unit id", pattern=ID_PATTERN),
     ) -> dict[str, Any]:
         if actor.role == Role.PUBLIC:
             raise Forbidden(f"role '{actor.role.value}' may not read audit timelines")
-        kernel = request.app.state.kernel
         viewer = await viewer_of(actor, kernel, team_units)
         try:
             entries = await disclosed_timeline(kernel.store, unit, problem_id, viewer)

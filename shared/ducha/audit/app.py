@@ -22,6 +22,7 @@ from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, sele
 from ..contracts.base import DomainEvent, Envelope
 from ..contracts.intake import TeamAssignedToUnits
 from ..kernel.projection import Projection
+from ..kernel.runtime import Kernel
 from ..kernel.service import ServiceSpec
 from ..kernel.service import create_app as create_service_app
 from ..kernel.subjects import event_type_filter
@@ -66,7 +67,7 @@ def assigned_units(engine: Engine, team_id: str) -> set[str]:
                 .scalars()}
 
 
-async def _team_units(kernel: Any, team_id: str) -> set[str]:
+async def _team_units(kernel: Kernel, team_id: str) -> set[str]:
     return await asyncio.to_thread(assigned_units, kernel.engine, team_id)
 
 

@@ -18,7 +18,6 @@ import dataclasses
 import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI
@@ -26,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..kernel.clock import ManualClock
 from ..kernel.http import error_response, install_error_handlers
+from ..kernel.runtime import Kernel
 from ..kernel.service import ServiceSpec
 from .replay import Progress, Scratch, as_of
 
@@ -66,7 +66,7 @@ class AsOfReads:
         self.builds: OrderedDict[int, _Build] = OrderedDict()
         self._lock = asyncio.Lock()
 
-    async def get(self, kernel: Any, sequence: int) -> _Build:
+    async def get(self, kernel: Kernel, sequence: int) -> _Build:
         async with self._lock:
             build = self.builds.get(sequence)
             if build is not None:
@@ -80,7 +80,7 @@ class AsOfReads:
                 self._drop(old)
             return build
 
-    async def _build(self, kernel: Any, build: _Build) -> None:
+    async def _build(self, kernel: Kernel, build: _Build) -> None:
         try:
             scratch, _target, _summaries = await as_of(
                 self.spec, kernel.store, kernel.settings.resolved_database_url(), sequence=build.sequence,
@@ -95,7 +95,7 @@ class AsOfReads:
         build.app = self._shadow_app(kernel, scratch, await self._moment(kernel, build.sequence))
 
     @staticmethod
-    async def _moment(kernel: Any, sequence: int) -> datetime:
+    async def _moment(kernel: Kernel, sequence: int) -> datetime:
         """When event `sequence` was stored: the shadow's clock, so that figures relative to "now"
         (overdue, lights) are those of that moment."""
         if sequence == 0:
@@ -103,7 +103,7 @@ class AsOfReads:
         raw = await kernel.store.js.get_msg(kernel.store.stream, seq=sequence)
         return raw.time or datetime.now(UTC)
 
-    def _shadow_app(self, kernel: Any, scratch: Scratch, moment: datetime) -> FastAPI:
+    def _shadow_app(self, kernel: Kernel, scratch: Scratch, moment: datetime) -> FastAPI:
         """The service's routers over the scratch database with the clock stopped at the moment;
         no runners, so nothing waits for the live projections (`min_sequence` is satisfied)."""
         app = FastAPI()

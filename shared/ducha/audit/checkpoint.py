@@ -21,6 +21,7 @@ from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfi
 
 from ..contracts import registry
 from ..kernel.eventstore import DeliveryGap, EventStore
+from ..kernel.runtime import Kernel
 from ..kernel.subjects import EVENT_STREAM
 from .chain import (
     AUDIT_PREFIX,
@@ -194,7 +195,7 @@ async def checkpoint_until_current(nc_or_store: NATS | EventStore, stream: str =
     return recorded
 
 
-async def checkpoint_job(kernel: Any, interval: float | None = None) -> None:
+async def checkpoint_job(kernel: Kernel, interval: float | None = None) -> None:
     """Background job for `ServiceSpec.background`: every `interval` seconds (default
     $DUCHA_AUDIT_CHECKPOINT_SECONDS or 60), record checkpoints up to the end of the log — in one
     instance per period, however many run this job (recording is idempotent anyway)."""

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import nats.js.errors
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from nats.js import JetStreamContext
 
 from ..contracts.base import Actor, Role
 from ..kernel.errors import Forbidden, InvalidCommand, NotFound
-from ..kernel.http import CurrentActor, error_responses
+from ..kernel.http import CurrentActor, KernelDep, error_responses
+from ..kernel.runtime import Kernel
 from ..kernel.subjects import check_token
 from .chain import AUDIT_PREFIX, AUDIT_STREAM, CHECKPOINT_SUBJECT, AuditKey
 from .checkpoint import ensure_audit_stream, last_checkpoint
@@ -83,7 +84,7 @@ async def _records(js: JetStreamContext, subject: str, limit: int) -> list[dict[
     return list(reversed(found))
 
 
-async def run_verification(kernel: Any, trigger: str, key: AuditKey) -> dict[str, Any]:
+async def run_verification(kernel: Kernel, trigger: str, key: AuditKey) -> dict[str, Any]:
     """Verify the live log against its checkpoints and record the result."""
     from .sources import verify_live
 
@@ -113,12 +114,12 @@ async def run_verification(kernel: Any, trigger: str, key: AuditKey) -> dict[str
     return {**result, "audit_sequence": ack.seq}
 
 
-def _key(kernel: Any) -> AuditKey:
+def _key(kernel: Kernel) -> AuditKey:
     key_dir = getattr(kernel.settings, "key_dir", None)
     return AuditKey.load(key_dir) if key_dir is not None else AuditKey.from_environment()
 
 
-async def verification_job(kernel: Any, interval: float | None = None, phase: float | None = None) -> None:
+async def verification_job(kernel: Kernel, interval: float | None = None, phase: float | None = None) -> None:
     """Background job: at the start of every period of `interval` seconds (default
     $DUCHA_AUDIT_VERIFY_SECONDS or nightly, at 03:00 in the city), verify the whole log and record
     the result (trigger `scheduled`) — in one instance only, however many run this job."""
@@ -159,19 +160,18 @@ def integrity_router() -> APIRouter:
     router = APIRouter(prefix="/v1/audit", tags=["audit"])
     forbidden_or_missing = error_responses(401, 403, 404, 422)
 
-    async def admitted(request: Request, actor: Actor, action: str, **details: Any) -> JetStreamContext:
+    async def admitted(kernel: Kernel, actor: Actor, action: str, **details: Any) -> JetStreamContext:
         """Every use of the audit pages is itself on record, so the check and the record go together."""
         require_audit_role(actor)
-        js: JetStreamContext = request.app.state.kernel.nc.jetstream()
+        js: JetStreamContext = kernel.nc.jetstream()
         await ensure_audit_stream(js)
         await record_access(js, actor, action, **details)
         return js
 
     @router.get("/status", summary="审计核查：latest checkpoint and verification run (office, auditor)",
                 responses=forbidden_or_missing)
-    async def status(request: Request, actor: CurrentActor) -> dict[str, Any]:
-        js = await admitted(request, actor, "status")
-        kernel = request.app.state.kernel
+    async def status(kernel: KernelDep, actor: CurrentActor) -> dict[str, Any]:
+        js = await admitted(kernel, actor, "status")
         runs = await _records(js, VERIFICATION_SUBJECT, 1)
         return {
             "checkpoint": _checkpoint_dict(await last_checkpoint(js)),
@@ -182,28 +182,27 @@ def integrity_router() -> APIRouter:
 
     @router.post("/verifications", summary="verify the whole log now and record the result (office, auditor)",
                  responses=error_responses(401, 403, 404, 409, 422))
-    async def verify_now(request: Request, actor: CurrentActor) -> dict[str, Any]:
-        await admitted(request, actor, "verify")
-        kernel = request.app.state.kernel
+    async def verify_now(kernel: KernelDep, actor: CurrentActor) -> dict[str, Any]:
+        await admitted(kernel, actor, "verify")
         return await run_verification(kernel, f"{actor.role.value}:{actor.id}", _key(kernel))
 
     @router.get("/verifications", summary="recent verification runs, newest first (office, auditor)",
                 responses=forbidden_or_missing)
-    async def verifications(request: Request, actor: CurrentActor,
+    async def verifications(kernel: KernelDep, actor: CurrentActor,
                             limit: int = Query(10, ge=1, le=100)) -> dict[str, Any]:
-        js = await admitted(request, actor, "verifications")
+        js = await admitted(kernel, actor, "verifications")
         return {"items": await _records(js, VERIFICATION_SUBJECT, limit)}
 
     @router.get("/accesses", summary="who used the audit pages, newest first (office, auditor)",
                 responses=forbidden_or_missing)
-    async def accesses(request: Request, actor: CurrentActor,
+    async def accesses(kernel: KernelDep, actor: CurrentActor,
                        limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
-        js = await admitted(request, actor, "accesses")
+        js = await admitted(kernel, actor, "accesses")
         return {"items": await _records(js, ACCESS_SUBJECT, limit)}
 
     @router.get("/exports", summary="download a unit's or a round's export file (office, auditor)",
                 response_class=StreamingResponse, responses=forbidden_or_missing)
-    async def download_export(request: Request, actor: CurrentActor,
+    async def download_export(kernel: KernelDep, actor: CurrentActor,
                               unit: str | None = Query(None, description="unit id"),
                               round: str | None = Query(None, description="round id")) -> StreamingResponse:
         from .export import export
@@ -216,8 +215,7 @@ def integrity_router() -> APIRouter:
             check_token(which, "unit" if unit else "round")
         except ValueError as exc:
             raise InvalidCommand(str(exc), field="unit" if unit else "round") from None
-        await admitted(request, actor, "export", unit=unit, round=round)
-        kernel = request.app.state.kernel
+        await admitted(kernel, actor, "export", unit=unit, round=round)
         folder = Path(tempfile.mkdtemp(prefix="ducha-export-"))
         path = folder / "export.jsonl"
         header = await export(kernel.nc, path, round_id=round, unit_id=unit, key=_key(kernel))

@@ -53,7 +53,7 @@ def test_cli_verify_checkpoint_export_timeline(nats_server: NatsServer, tmp_path
 
     assert main(["audit", "timeline", "P1", "--unit", "U1", *nats_arg]) == 0
     out = capsys.readouterr().out
-    assert "问题上报" in out and "审核退回" in out and "缺少施工日志" in out
+    assert "上报问题" in out and "审核验收未通过" in out and "缺少施工日志" in out
     assert main(["audit", "timeline", "P1", "--unit", "U1", "--csv", "-o", str(tmp_path / "t.csv"), *nats_arg]) == 0
     assert "销号" in (tmp_path / "t.csv").read_text(encoding="utf-8-sig")
     capsys.readouterr()

@@ -26,9 +26,9 @@ async def test_timeline_of_one_problem(history: History) -> None:
         "RectificationVerified", "ProblemWrittenOff",
     ]
     assert [e["sequence"] for e in entries] == sorted(e["sequence"] for e in entries)
-    assert [e["label"] for e in entries][:3] == ["问题上报", "问题更正", "交办反馈"]
+    assert [e["label"] for e in entries][:3] == ["上报问题", "更正问题", "交办问题"]
     rejected = entries[6]
-    assert rejected["label"] == "审核退回" and rejected["reasons"] == ["缺少施工日志", "照片无拍摄时间"]
+    assert rejected["label"] == "审核验收未通过" and rejected["reasons"] == ["缺少施工日志", "照片无拍摄时间"]
     assert rejected["actor"] == {
         "id": TEAM.id, "name": TEAM.name, "role": "team", "role_label": "督查督导组", "unit_id": None,
         "team_id": "T1", "team_leader": True,
@@ -39,7 +39,7 @@ async def test_timeline_of_one_problem(history: History) -> None:
     assert entries[0]["occurred_at"] < entries[-1]["occurred_at"]
 
     table = render_table(entries)
-    assert "审核退回" in table and "缺少施工日志" in table and "城关区张科长（被督查单位·U1）" in table
+    assert "审核验收未通过" in table and "缺少施工日志" in table and "城关区张科长（被督查单位·U1）" in table
     assert len(table.splitlines()) == len(entries) + 2
     parsed = list(csv.reader(io.StringIO(to_csv(entries))))
     assert parsed[0][:3] == ["序号", "时间", "事项"] and len(parsed) == len(entries) + 1

@@ -39,7 +39,7 @@ def test_audit_and_rebuild_use_the_nats_port_and_data_dir_of_ducha_run(
     assert main(["audit", "verify"]) == 0
     assert "未发现篡改" in capsys.readouterr().out
     assert main(["audit", "timeline", "P1", "--unit", "U1"]) == 0
-    assert "问题上报" in capsys.readouterr().out
+    assert "上报问题" in capsys.readouterr().out
     assert main(["rebuild", "intake"]) == 0
     assert '"service": "intake"' in capsys.readouterr().out
     assert (ducha_env / "intake.db").exists()  # the data folder `ducha run` gives the services

@@ -7,28 +7,25 @@ from typing import Any
 from ducha.contracts.base import Role
 from ducha.contracts.common import UnitKind
 from ducha.kernel.errors import InvalidCommand
-from ducha.kernel.http import Command, CurrentActor, PathId, ReadAfter
-from fastapi import APIRouter, Request, UploadFile
-
-from .. import imports, queries
-from ..commands import directory as cmd
-from ..commands.common import require
-from ..models import HelperIn, PersonIn, UnitIn, UnitUpdateIn
-from .common import (
+from ducha.kernel.http import (
     COMMAND_ERRORS,
-    MAX_UPLOAD,
-    NOT_PUBLIC,
     QUERY_ERRORS,
-    CommandOut,
-    ImportReport,
-    PageOut,
-    Paging,
-    Upload,
-    allow,
-    kernel_of,
-    out,
-    read,
+    Command,
+    CommandAnswer,
+    CurrentActor,
+    KernelDep,
+    PathId,
+    ReadAfter,
+    require_role,
 )
+from ducha.kernel.lookup import read
+from fastapi import APIRouter, UploadFile
+
+from .. import imports
+from ..commands import directory as cmd
+from ..models import HelperIn, PersonIn, UnitIn, UnitUpdateIn
+from ..read import queries
+from .common import MAX_UPLOAD, NOT_PUBLIC, ImportReport, PageOut, Paging, Upload
 
 router = APIRouter(prefix="/v1", tags=["directory 名录"])
 
@@ -40,80 +37,80 @@ async def upload_bytes(file: UploadFile) -> bytes:
     return data
 
 
-@router.post("/units", status_code=201, response_model=CommandOut, responses=COMMAND_ERRORS,
+@router.post("/units", status_code=201, response_model=CommandAnswer, responses=COMMAND_ERRORS,
              summary="register an inspected unit (office)")
-async def register_unit(body: UnitIn, ctx: Command, request: Request) -> CommandOut:
-    return out(await cmd.register_unit(kernel_of(request), ctx, body))
+async def register_unit(body: UnitIn, ctx: Command, kernel: KernelDep) -> CommandAnswer:
+    return CommandAnswer.of(await cmd.register_unit(kernel, ctx, body))
 
 
-@router.put("/units/{unit_id}", response_model=CommandOut, responses=COMMAND_ERRORS,
+@router.put("/units/{unit_id}", response_model=CommandAnswer, responses=COMMAND_ERRORS,
             summary="correct a unit's directory details (office)")
-async def update_unit(unit_id: PathId, body: UnitUpdateIn, ctx: Command, request: Request) -> CommandOut:
-    return out(await cmd.update_unit(kernel_of(request), ctx, unit_id, body))
+async def update_unit(unit_id: PathId, body: UnitUpdateIn, ctx: Command, kernel: KernelDep) -> CommandAnswer:
+    return CommandAnswer.of(await cmd.update_unit(kernel, ctx, unit_id, body))
 
 
-async def _import(request: Request, ctx: Any, file: UploadFile, sheet: imports.Sheet, run: Any) -> dict[str, Any]:
-    require(ctx.actor, Role.OFFICE)
+async def _import(kernel: KernelDep, ctx: Any, file: UploadFile, sheet: imports.Sheet, run: Any) -> dict[str, Any]:
+    require_role(ctx.actor, Role.OFFICE)
     data = await upload_bytes(file)
-    return await imports.import_sheet(kernel_of(request), ctx, data, file.filename or "", sheet, run)
+    return await imports.import_sheet(kernel, ctx, data, file.filename or "", sheet, run)
 
 
 @router.post("/units/import", response_model=ImportReport, responses=COMMAND_ERRORS,
              summary="import units from .xlsx/.csv (office); columns 单位编码, 单位名称, 类型, 上级单位, 联系人, 联系电话")
-async def import_units(ctx: Command, request: Request, file: Upload) -> dict[str, Any]:
-    return await _import(request, ctx, file, imports.UNITS, cmd.register_unit)
+async def import_units(ctx: Command, kernel: KernelDep, file: Upload) -> dict[str, Any]:
+    return await _import(kernel, ctx, file, imports.UNITS, cmd.register_unit)
 
 
 @router.get("/units", response_model=PageOut, responses=QUERY_ERRORS, dependencies=[ReadAfter],
             summary="list units (everyone but the public)")
-async def list_units(actor: CurrentActor, request: Request, page: Paging, kind: UnitKind | None = None,
+async def list_units(actor: CurrentActor, kernel: KernelDep, page: Paging, kind: UnitKind | None = None,
                      parent_id: str | None = None) -> dict[str, Any]:
-    allow(actor, *NOT_PUBLIC)
-    return await read(queries.list_table, kernel_of(request).engine, queries.units, page,
+    require_role(actor, *NOT_PUBLIC)
+    return await read(queries.list_table, kernel.engine, queries.units, page,
                       kind=kind.value if kind else None, parent_id=parent_id)
 
 
 @router.get("/units/{unit_id}", responses=QUERY_ERRORS, dependencies=[ReadAfter], summary="one unit")
-async def get_unit(unit_id: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
-    allow(actor, *NOT_PUBLIC)
-    return await read(queries.get_one, kernel_of(request).engine, queries.units, unit_id, "unit (单位不存在)")
+async def get_unit(unit_id: PathId, actor: CurrentActor, kernel: KernelDep) -> dict[str, Any]:
+    require_role(actor, *NOT_PUBLIC)
+    return await read(queries.get_one, kernel.engine, queries.units, unit_id, "unit (单位不存在)")
 
 
-@router.post("/helpers", status_code=201, response_model=CommandOut, responses=COMMAND_ERRORS,
+@router.post("/helpers", status_code=201, response_model=CommandAnswer, responses=COMMAND_ERRORS,
              summary="register a helper department (office)")
-async def register_helper(body: HelperIn, ctx: Command, request: Request) -> CommandOut:
-    return out(await cmd.register_helper(kernel_of(request), ctx, body))
+async def register_helper(body: HelperIn, ctx: Command, kernel: KernelDep) -> CommandAnswer:
+    return CommandAnswer.of(await cmd.register_helper(kernel, ctx, body))
 
 
 @router.post("/helpers/import", response_model=ImportReport, responses=COMMAND_ERRORS,
              summary="import helper departments (office); columns 部门编码, 部门名称, 联系人, 联系电话")
-async def import_helpers(ctx: Command, request: Request, file: Upload) -> dict[str, Any]:
-    return await _import(request, ctx, file, imports.HELPERS, cmd.register_helper)
+async def import_helpers(ctx: Command, kernel: KernelDep, file: Upload) -> dict[str, Any]:
+    return await _import(kernel, ctx, file, imports.HELPERS, cmd.register_helper)
 
 
 @router.get("/helpers", response_model=PageOut, responses=QUERY_ERRORS, dependencies=[ReadAfter],
             summary="list helper departments (everyone but the public)")
-async def list_helpers(actor: CurrentActor, request: Request, page: Paging) -> dict[str, Any]:
-    allow(actor, *NOT_PUBLIC)
-    return await read(queries.list_table, kernel_of(request).engine, queries.helpers, page)
+async def list_helpers(actor: CurrentActor, kernel: KernelDep, page: Paging) -> dict[str, Any]:
+    require_role(actor, *NOT_PUBLIC)
+    return await read(queries.list_table, kernel.engine, queries.helpers, page)
 
 
-@router.post("/persons", status_code=201, response_model=CommandOut, responses=COMMAND_ERRORS,
+@router.post("/persons", status_code=201, response_model=CommandAnswer, responses=COMMAND_ERRORS,
              summary="register a person (office)")
-async def register_person(body: PersonIn, ctx: Command, request: Request) -> CommandOut:
-    return out(await cmd.register_person(kernel_of(request), ctx, body))
+async def register_person(body: PersonIn, ctx: Command, kernel: KernelDep) -> CommandAnswer:
+    return CommandAnswer.of(await cmd.register_person(kernel, ctx, body))
 
 
 @router.post("/persons/import", response_model=ImportReport, responses=COMMAND_ERRORS,
              summary="import persons (office); columns 人员编号, 姓名, 角色, 所属单位, 职务, 电话")
-async def import_persons(ctx: Command, request: Request, file: Upload) -> dict[str, Any]:
-    return await _import(request, ctx, file, imports.PERSONS, cmd.register_person)
+async def import_persons(ctx: Command, kernel: KernelDep, file: Upload) -> dict[str, Any]:
+    return await _import(kernel, ctx, file, imports.PERSONS, cmd.register_person)
 
 
 @router.get("/persons", response_model=PageOut, responses=QUERY_ERRORS, dependencies=[ReadAfter],
             summary="list persons (office, teams, cadre supervision)")
-async def list_persons(actor: CurrentActor, request: Request, page: Paging, role: Role | None = None,
+async def list_persons(actor: CurrentActor, kernel: KernelDep, page: Paging, role: Role | None = None,
                        org_id: str | None = None) -> dict[str, Any]:
-    allow(actor, Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM)
-    return await read(queries.list_table, kernel_of(request).engine, queries.persons, page,
+    require_role(actor, Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM)
+    return await read(queries.list_table, kernel.engine, queries.persons, page,
                       role=role.value if role else None, org_id=org_id)

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
-from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar
 
-from ducha.contracts.base import Actor, Role
 from ducha.kernel.commands import CommandContext
-from ducha.kernel.errors import Forbidden
 from ducha.kernel.subjects import AggregateKey
 
 from ..domain.directory import UnitState
 from ..domain.states import State
+from ..settings import intake_settings
 
 if TYPE_CHECKING:
     from ducha.kernel.service import Kernel
@@ -72,12 +69,6 @@ async def known_units(kernel: Kernel, unit_ids: tuple[str, ...] | list[str]) -> 
     return found
 
 
-def require(actor: Actor, *roles: Role) -> None:
-    if actor.role not in roles:
-        allowed = ", ".join(r.value for r in roles)
-        raise Forbidden(f"role '{actor.role.value}' may not do this (allowed: {allowed}; 无权操作)")
-
-
 def sub_context(ctx: CommandContext, command_id: str) -> CommandContext:
     """The context of one part of a bulk command (an import row): its own stable command id."""
     return CommandContext(
@@ -86,8 +77,6 @@ def sub_context(ctx: CommandContext, command_id: str) -> CommandContext:
     )
 
 
-@lru_cache(maxsize=1)
 def holidays() -> frozenset[date]:
-    """Public holidays skipped by working-day deadlines: `DUCHA_INTAKE_HOLIDAYS=2026-10-01,2026-10-02`."""
-    raw = os.environ.get("DUCHA_INTAKE_HOLIDAYS", "")
-    return frozenset(date.fromisoformat(d.strip()) for d in raw.split(",") if d.strip())
+    """Public holidays skipped by working-day deadlines (`DUCHA_INTAKE_HOLIDAYS`, `IntakeSettings`)."""
+    return intake_settings().holiday_dates

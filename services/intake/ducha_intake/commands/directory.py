@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 from ducha.contracts.base import Role
 from ducha.contracts.intake import HelperDepartmentRegistered, PersonRegistered, UnitRegistered, UnitUpdated
 from ducha.kernel.commands import CommandContext, CommandResult
+from ducha.kernel.http import require_role
 
 from ..domain import directory as d
 from ..models import HelperIn, PersonIn, UnitIn, UnitUpdateIn
-from .common import helper_key, load, person_key, require, unit_key
+from .common import helper_key, load, person_key, unit_key
 
 if TYPE_CHECKING:
     from ducha.kernel.service import Kernel
@@ -21,7 +22,7 @@ async def _parent(kernel: Kernel, parent_id: str | None) -> d.UnitState | None:
 
 
 async def register_unit(kernel: Kernel, ctx: CommandContext, body: UnitIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     parent = await _parent(kernel, body.parent_id)
     event = UnitRegistered(**body.model_dump(exclude={"id"}))
     return await kernel.commands.run(
@@ -30,7 +31,7 @@ async def register_unit(kernel: Kernel, ctx: CommandContext, body: UnitIn) -> Co
 
 
 async def update_unit(kernel: Kernel, ctx: CommandContext, unit_id: str, body: UnitUpdateIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     parent = await _parent(kernel, body.parent_id)
     event = UnitUpdated(**body.model_dump())
     return await kernel.commands.run(
@@ -39,7 +40,7 @@ async def update_unit(kernel: Kernel, ctx: CommandContext, unit_id: str, body: U
 
 
 async def register_helper(kernel: Kernel, ctx: CommandContext, body: HelperIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     event = HelperDepartmentRegistered(**body.model_dump(exclude={"id"}))
     return await kernel.commands.run(
         helper_key(body.id), ctx, lambda agg: d.register_helper(d.HelperState.of(agg), event)
@@ -47,7 +48,7 @@ async def register_helper(kernel: Kernel, ctx: CommandContext, body: HelperIn) -
 
 
 async def register_person(kernel: Kernel, ctx: CommandContext, body: PersonIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     org_unit = org_helper = None
     if body.org_id:
         org_unit = await load(kernel, d.UnitState, unit_key(body.org_id))

@@ -8,13 +8,14 @@ from ducha.contracts.base import Role
 from ducha.contracts.intake import InspectionContentDrafted, InspectionContentRevised, RoundOpened
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext, CommandResult
+from ducha.kernel.http import require_role
 
 from ..domain import content as c
 from ..domain import rounds as r
 from ..domain import teams as t
 from ..domain.directory import PersonState
 from ..models import AssignIn, ContentIn, ContentRevisionIn, RoundIn, TeamIn
-from .common import content_key, known_units, load, person_key, require, round_key, team_key
+from .common import content_key, known_units, load, person_key, round_key, team_key
 
 if TYPE_CHECKING:
     from ducha.kernel.service import Kernel
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 # ---------------------------------------------------------------- rounds
 async def open_round(kernel: Kernel, ctx: CommandContext, body: RoundIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     earlier = await load(kernel, r.RoundState, round_key(body.look_back_of)) if body.look_back_of else None
     event = RoundOpened(**body.model_dump())
     key = round_key(derived_id("round", ctx.command_id))
@@ -30,7 +31,7 @@ async def open_round(kernel: Kernel, ctx: CommandContext, body: RoundIn) -> Comm
 
 
 async def close_round(kernel: Kernel, ctx: CommandContext, round_id: str, note: str) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     return await kernel.commands.run(
         round_key(round_id), ctx, lambda agg: r.close_round(r.RoundState.of(agg), note)
     )
@@ -52,7 +53,7 @@ async def _check_draft(kernel: Kernel, ctx: CommandContext, round_id: str,
 
 
 async def draft_content(kernel: Kernel, ctx: CommandContext, body: ContentIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE, Role.TEAM)
+    require_role(ctx.actor, Role.OFFICE, Role.TEAM)
     key = content_key(derived_id("content", ctx.command_id))
     existing = await kernel.store.load(key)
     if not existing.events_of_command(ctx.command_id):  # a retry replays, whatever changed since
@@ -64,7 +65,7 @@ async def draft_content(kernel: Kernel, ctx: CommandContext, body: ContentIn) ->
 async def revise_content(
     kernel: Kernel, ctx: CommandContext, content_id: str, body: ContentRevisionIn
 ) -> CommandResult:
-    require(ctx.actor, Role.OFFICE, Role.TEAM)
+    require_role(ctx.actor, Role.OFFICE, Role.TEAM)
     key = content_key(content_id)
     loaded = await kernel.store.load(key)
     state = c.ContentState.of(loaded)
@@ -76,7 +77,7 @@ async def revise_content(
 
 
 async def approve_content(kernel: Kernel, ctx: CommandContext, content_id: str, note: str) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     key = content_key(content_id)
     state = c.ContentState.of(await kernel.store.load(key)).require()
     round_ = await load(kernel, r.RoundState, round_key(state.round_id))
@@ -84,7 +85,7 @@ async def approve_content(kernel: Kernel, ctx: CommandContext, content_id: str, 
 
 
 async def return_content(kernel: Kernel, ctx: CommandContext, content_id: str, reason: str) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     return await kernel.commands.run(
         content_key(content_id), ctx, lambda agg: c.return_(c.ContentState.of(agg), reason)
     )
@@ -92,7 +93,7 @@ async def return_content(kernel: Kernel, ctx: CommandContext, content_id: str, r
 
 # ----------------------------------------------------------------- teams
 async def form_team(kernel: Kernel, ctx: CommandContext, body: TeamIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     round_ = await load(kernel, r.RoundState, round_key(body.round_id))
     round_.require()
     leader = await load(kernel, PersonState, person_key(body.leader_id))
@@ -104,7 +105,7 @@ async def form_team(kernel: Kernel, ctx: CommandContext, body: TeamIn) -> Comman
 
 
 async def assign_team(kernel: Kernel, ctx: CommandContext, team_id: str, body: AssignIn) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     key = team_key(team_id)
     team = t.TeamState.of(await kernel.store.load(key)).require()
     round_ = await load(kernel, r.RoundState, round_key(team.round_id))

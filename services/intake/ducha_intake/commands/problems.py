@@ -12,10 +12,10 @@ from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext, CommandResult
 from ducha.kernel.errors import InvalidCommand, NotFound, NotYetVisible
 from ducha.kernel.eventstore import LoadedAggregate
+from ducha.kernel.http import require_role
 from ducha.kernel.lookup import caught_up
 from ducha.kernel.subjects import AggregateKey
 
-from .. import queries
 from ..domain import problems as p
 from ..domain import suggestions as s
 from ..domain.calendar import local_date
@@ -24,13 +24,13 @@ from ..domain.directory import UnitState
 from ..domain.rounds import RoundState
 from ..domain.teams import TeamState
 from ..models import AmendIn, FeedBackIn, ProblemIn, SuggestionIn
+from ..read import queries
 from .common import (
     CTX,
     content_key,
     holidays,
     load,
     problem_key,
-    require,
     round_key,
     series_key,
     suggestion_key,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 
 async def report_problem(kernel: Kernel, ctx: CommandContext, body: ProblemIn) -> CommandResult:
-    require(ctx.actor, Role.TEAM)
+    require_role(ctx.actor, Role.TEAM)
     assert ctx.actor.team_id is not None
     key = problem_key(derived_id("problem", ctx.command_id), body.unit_id)
     earlier = (await kernel.store.load(key)).events_of_command(ctx.command_id)
@@ -88,7 +88,7 @@ async def _problem(kernel: Kernel, problem_id: str) -> tuple[str, p.ProblemState
 
 
 async def amend_problem(kernel: Kernel, ctx: CommandContext, problem_id: str, body: AmendIn) -> CommandResult:
-    require(ctx.actor, Role.TEAM)
+    require_role(ctx.actor, Role.TEAM)
     unit_id, state = await _problem(kernel, problem_id)
     round_ = await load(kernel, RoundState, round_key(state.require().round_id))
     event = IssueAmended(**body.model_dump())
@@ -99,7 +99,7 @@ async def amend_problem(kernel: Kernel, ctx: CommandContext, problem_id: str, bo
 
 
 async def withdraw_problem(kernel: Kernel, ctx: CommandContext, problem_id: str, reason: str) -> CommandResult:
-    require(ctx.actor, Role.TEAM, Role.OFFICE)
+    require_role(ctx.actor, Role.TEAM, Role.OFFICE)
     unit_id, _state = await _problem(kernel, problem_id)
     return await kernel.commands.run(
         problem_key(problem_id, unit_id), ctx,
@@ -110,7 +110,7 @@ async def withdraw_problem(kernel: Kernel, ctx: CommandContext, problem_id: str,
 async def mark_duplicate(
     kernel: Kernel, ctx: CommandContext, problem_id: str, duplicate_of: str, reason: str
 ) -> CommandResult:
-    require(ctx.actor, Role.TEAM, Role.OFFICE)
+    require_role(ctx.actor, Role.TEAM, Role.OFFICE)
     unit_id, _state = await _problem(kernel, problem_id)
     original = await load(kernel, p.ProblemState, problem_key(duplicate_of, unit_id))
     return await kernel.commands.run(
@@ -120,7 +120,7 @@ async def mark_duplicate(
 
 
 async def feed_back(kernel: Kernel, ctx: CommandContext, problem_id: str, body: FeedBackIn) -> CommandResult:
-    require(ctx.actor, Role.TEAM)
+    require_role(ctx.actor, Role.TEAM)
     unit_id, state = await _problem(kernel, problem_id)
     round_ = await load(kernel, RoundState, round_key(state.require().round_id))
     now = kernel.clock.now()
@@ -133,7 +133,7 @@ async def feed_back(kernel: Kernel, ctx: CommandContext, problem_id: str, body: 
 
 # ------------------------------------------------------------ suggestions
 async def record_suggestion(kernel: Kernel, ctx: CommandContext, body: SuggestionIn) -> CommandResult:
-    require(ctx.actor, Role.TEAM)
+    require_role(ctx.actor, Role.TEAM)
     assert ctx.actor.team_id is not None
     team = (await load(kernel, TeamState, team_key(ctx.actor.team_id))).require()
     if body.problem_ids:
@@ -157,7 +157,7 @@ async def record_suggestion(kernel: Kernel, ctx: CommandContext, body: Suggestio
 async def handle_suggestion(
     kernel: Kernel, ctx: CommandContext, suggestion_id: str, decision: str, note: str
 ) -> CommandResult:
-    require(ctx.actor, Role.OFFICE)
+    require_role(ctx.actor, Role.OFFICE)
     return await kernel.commands.run(
         suggestion_key(suggestion_id), ctx,
         lambda agg: s.handle(s.SuggestionState.of(agg), decision, note),

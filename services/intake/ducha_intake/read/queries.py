@@ -7,21 +7,23 @@ public see no problems here (intake does not know helper assignments or bulletin
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ducha import disclosure
 from ducha.contracts.base import Actor, Role
 from ducha.contracts.common import LABELS_ZH
 from ducha.disclosure import Viewer
-from ducha.kernel.errors import Forbidden, NotFound
+from ducha.kernel.errors import Forbidden, InvalidCommand, NotFound
 from ducha.kernel.scope import ProblemColumns, problem_conditions
-from sqlalchemy import Engine, Table, and_, func, select
+from sqlalchemy import Date, DateTime, Engine, Table, and_, func, literal, select, tuple_
 
-from .projection import contents, helpers, persons, problems, rounds, suggestions, team_units, teams, units
+from .tables import contents, helpers, persons, problems, rounds, suggestions, team_units, teams, units
 
 JSON_COLUMNS = {"focus_areas", "unit_ids", "locations", "member_ids", "member_names", "evidence", "problem_ids"}
 STATUS_ZH = {"reported": "已上报", "fed_back": "已交办", "withdrawn": "已撤回", "duplicate": "重复",
@@ -51,15 +53,52 @@ def row_dict(row: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Page:
+    """A page of a list: `limit` rows after `cursor` (keyset: as fast at any depth), or after
+    skipping `offset` rows (kept for clients that count pages)."""
+
     limit: int = 50
     offset: int = 0
+    cursor: str | None = None
 
 
-def _page(engine: Engine, query: Any, order: Any, page: Page) -> dict[str, Any]:
+def encode_cursor(values: Sequence[Any]) -> str:
+    """The position after a row: its ordering values, opaque to clients."""
+    plain = [v.isoformat() if isinstance(v, (date, datetime)) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(raw: str, columns: Sequence[Any]) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if not isinstance(values, list) or len(values) != len(columns):
+            raise ValueError("wrong length")
+        out: list[Any] = []
+        for value, column in zip(values, columns, strict=True):
+            if isinstance(column.type, DateTime) and value is not None:
+                parsed = datetime.fromisoformat(value)
+                out.append(parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed)
+            elif isinstance(column.type, Date) and value is not None:
+                out.append(date.fromisoformat(value))
+            else:
+                out.append(value)
+        return out
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidCommand("cursor: not a cursor this list gave (use next_cursor as returned)",
+                             field="cursor") from None
+
+
+def _page(engine: Engine, query: Any, order: Sequence[Any], page: Page) -> dict[str, Any]:
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = conn.execute(query.order_by(*order).limit(page.limit).offset(page.offset)).all()
-    return {"items": [row_dict(r) for r in rows], "total": total, "limit": page.limit, "offset": page.offset}
+        if page.cursor:
+            after = decode_cursor(page.cursor, order)
+            query = query.where(tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order, strict=True))))
+            rows = conn.execute(query.order_by(*order).limit(page.limit)).all()
+        else:
+            rows = conn.execute(query.order_by(*order).limit(page.limit).offset(page.offset)).all()
+    last = rows[-1]._mapping if len(rows) == page.limit else None
+    return {"items": [row_dict(r) for r in rows], "total": total, "limit": page.limit, "offset": page.offset,
+            "next_cursor": encode_cursor([last[c.name] for c in order]) if last is not None else None}
 
 
 # ------------------------------------------------------------------ problems
@@ -126,7 +165,7 @@ def list_table(engine: Engine, table: Table, page: Page, order: Any = None, **eq
     for name, value in equals.items():
         if value is not None:
             query = query.where(table.c[name] == value)
-    return _page(engine, query, (order if order is not None else table.c.id,), page)
+    return _page(engine, query, (order, table.c.id) if order is not None else (table.c.id,), page)
 
 
 def list_contents(engine: Engine, scope: Any, page: Page, **equals: Any) -> dict[str, Any]:
