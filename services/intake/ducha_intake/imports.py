@@ -12,8 +12,8 @@ from ducha.kernel.errors import DomainError, InvalidCommand
 from pydantic import BaseModel, ValidationError
 
 from . import spreadsheets as sh
+from .api.models import HelperIn, PersonIn, ProblemIn, UnitIn
 from .commands.common import sub_context
-from .models import HelperIn, PersonIn, ProblemIn, UnitIn
 
 if TYPE_CHECKING:
     from ducha.kernel.service import Kernel

@@ -23,9 +23,9 @@ from fastapi import APIRouter, UploadFile
 
 from .. import imports
 from ..commands import directory as cmd
-from ..models import HelperIn, PersonIn, UnitIn, UnitUpdateIn
 from ..read import queries
 from .common import MAX_UPLOAD, NOT_PUBLIC, ImportReport, PageOut, Paging, Upload
+from .models import HelperIn, PersonIn, UnitIn, UnitUpdateIn
 
 router = APIRouter(prefix="/v1", tags=["directory 名录"])
 

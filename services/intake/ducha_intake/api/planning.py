@@ -21,10 +21,10 @@ from fastapi import APIRouter
 from sqlalchemy import or_
 
 from ..commands import planning as cmd
-from ..models import AssignIn, ContentIn, ContentRevisionIn, NoteIn, ReasonIn, RoundIn, TeamIn
 from ..read import queries
 from ..read.queries import Page
 from .common import NOT_PUBLIC, PageOut, Paging
+from .models import AssignIn, ContentIn, ContentRevisionIn, NoteIn, ReasonIn, RoundIn, TeamIn
 
 rounds = APIRouter(prefix="/v1/rounds", tags=["rounds 轮次"])
 contents = APIRouter(prefix="/v1/contents", tags=["inspection content 督查内容"])

@@ -22,11 +22,11 @@ from fastapi import APIRouter, Form
 
 from .. import imports
 from ..commands import problems as cmd
-from ..models import AmendIn, DuplicateIn, FeedBackIn, HandleIn, ProblemIn, ReasonIn, SuggestionIn
 from ..read import queries
 from ..read.queries import ProblemFilter
 from .common import ImportReport, PageOut, Paging, Upload
 from .directory import upload_bytes
+from .models import AmendIn, DuplicateIn, FeedBackIn, HandleIn, ProblemIn, ReasonIn, SuggestionIn
 
 problems = APIRouter(prefix="/v1/problems", tags=["problems 问题"])
 suggestions = APIRouter(prefix="/v1/suggestions", tags=["suggestions 建议"])

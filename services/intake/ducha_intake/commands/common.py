@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
+from ducha.kernel.aggregate import AggregateState
 from ducha.kernel.commands import CommandContext
 from ducha.kernel.subjects import AggregateKey
 
 from ..domain.directory import UnitState
-from ..domain.states import State
 from ..settings import intake_settings
 
 if TYPE_CHECKING:
     from ducha.kernel.service import Kernel
 
 CTX = "intake"
-S = TypeVar("S", bound=State)
+S = TypeVar("S", bound=AggregateState)
 
 
 def unit_key(unit_id: str) -> AggregateKey:

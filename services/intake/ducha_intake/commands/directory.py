@@ -9,8 +9,8 @@ from ducha.contracts.intake import HelperDepartmentRegistered, PersonRegistered,
 from ducha.kernel.commands import CommandContext, CommandResult
 from ducha.kernel.http import require_role
 
+from ..api.models import HelperIn, PersonIn, UnitIn, UnitUpdateIn
 from ..domain import directory as d
-from ..models import HelperIn, PersonIn, UnitIn, UnitUpdateIn
 from .common import helper_key, load, person_key, unit_key
 
 if TYPE_CHECKING:

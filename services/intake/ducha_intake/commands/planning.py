@@ -10,11 +10,11 @@ from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext, CommandResult
 from ducha.kernel.http import require_role
 
+from ..api.models import AssignIn, ContentIn, ContentRevisionIn, RoundIn, TeamIn
 from ..domain import content as c
 from ..domain import rounds as r
 from ..domain import teams as t
 from ..domain.directory import PersonState
-from ..models import AssignIn, ContentIn, ContentRevisionIn, RoundIn, TeamIn
 from .common import content_key, known_units, load, person_key, round_key, team_key
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from ducha.kernel.http import require_role
 from ducha.kernel.lookup import caught_up
 from ducha.kernel.subjects import AggregateKey
 
+from ..api.models import AmendIn, FeedBackIn, ProblemIn, SuggestionIn
 from ..domain import problems as p
 from ..domain import suggestions as s
 from ..domain.calendar import local_date
@@ -23,7 +24,6 @@ from ..domain.content import ContentState
 from ..domain.directory import UnitState
 from ..domain.rounds import RoundState
 from ..domain.teams import TeamState
-from ..models import AmendIn, FeedBackIn, ProblemIn, SuggestionIn
 from ..read import queries
 from .common import (
     CTX,

@@ -11,15 +11,15 @@ from ducha.contracts.intake import (
     InspectionContentReturned,
     InspectionContentRevised,
 )
+from ducha.kernel.aggregate import AggregateState, applies
 from ducha.kernel.errors import Conflict, Forbidden, InvalidCommand, NotFound
 
 from .rounds import RoundState
-from .states import State
 
 PENDING, APPROVED, RETURNED = "pending", "approved", "returned"
 
 
-class ContentState(State):
+class ContentState(AggregateState):
     round_id = ""
     title = ""
     focus_area = ""
@@ -29,18 +29,25 @@ class ContentState(State):
     return_reason = ""
     drafted_by_team: str | None = None
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, InspectionContentDrafted):
-            self.round_id = event.round_id
-            self.drafted_by_team = envelope.actor.team_id
-        if isinstance(event, (InspectionContentDrafted, InspectionContentRevised)):
-            self.title, self.focus_area = event.title, event.focus_area
-            self.unit_ids, self.team_id = tuple(event.unit_ids), event.team_id
-            self.status, self.return_reason = PENDING, ""
-        elif isinstance(event, InspectionContentApproved):
-            self.status = APPROVED
-        elif isinstance(event, InspectionContentReturned):
-            self.status, self.return_reason = RETURNED, event.reason
+    @applies(InspectionContentDrafted)
+    def _drafted(self, event: InspectionContentDrafted, envelope: Envelope[Any]) -> None:
+        self.round_id = event.round_id
+        self.drafted_by_team = envelope.actor.team_id
+        self._revised(event)
+
+    @applies(InspectionContentRevised)
+    def _revised(self, event: InspectionContentDrafted | InspectionContentRevised) -> None:
+        self.title, self.focus_area = event.title, event.focus_area
+        self.unit_ids, self.team_id = tuple(event.unit_ids), event.team_id
+        self.status, self.return_reason = PENDING, ""
+
+    @applies(InspectionContentApproved)
+    def _approved(self, event: InspectionContentApproved) -> None:
+        self.status = APPROVED
+
+    @applies(InspectionContentReturned)
+    def _returned(self, event: InspectionContentReturned) -> None:
+        self.status, self.return_reason = RETURNED, event.reason
 
     def require(self) -> ContentState:
         if not self.exists:

@@ -2,47 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ducha.contracts.base import DomainEvent, Envelope, Role
+from ducha.contracts.base import DomainEvent, Role
 from ducha.contracts.intake import (
     HelperDepartmentRegistered,
     PersonRegistered,
     UnitRegistered,
     UnitUpdated,
 )
+from ducha.kernel.aggregate import AggregateState, applies
 from ducha.kernel.errors import Conflict, InvalidCommand, NotFound
 
-from .states import State
 
-
-class UnitState(State):
+class UnitState(AggregateState):
     name = ""
     kind = ""
     parent_id: str | None = None
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, (UnitRegistered, UnitUpdated)):
-            self.name, self.kind, self.parent_id = event.name, event.kind.value, event.parent_id
+    @applies(UnitRegistered, UnitUpdated)
+    def _registered(self, event: UnitRegistered | UnitUpdated) -> None:
+        self.name, self.kind, self.parent_id = event.name, event.kind.value, event.parent_id
 
 
-class HelperState(State):
+class HelperState(AggregateState):
     name = ""
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, HelperDepartmentRegistered):
-            self.name = event.name
+    @applies(HelperDepartmentRegistered)
+    def _registered(self, event: HelperDepartmentRegistered) -> None:
+        self.name = event.name
 
 
-class PersonState(State):
+class PersonState(AggregateState):
     name = ""
     role: Role | None = None
     org_id: str | None = None
     title = ""
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, PersonRegistered):
-            self.name, self.role, self.org_id, self.title = event.name, event.role, event.org_id, event.title
+    @applies(PersonRegistered)
+    def _registered(self, event: PersonRegistered) -> None:
+        self.name, self.role, self.org_id, self.title = event.name, event.role, event.org_id, event.title
 
 
 def register_unit(unit: UnitState, event: UnitRegistered, parent: UnitState | None) -> list[DomainEvent]:

@@ -18,13 +18,13 @@ from ducha.contracts.intake import (
     RoundOpened,
     SupervisionNumberIssued,
 )
+from ducha.kernel.aggregate import AggregateState, applies
 from ducha.kernel.errors import Conflict, Forbidden, InvalidCommand, NotFound
 
 from .calendar import add_days, add_working_days, local_date
 from .content import APPROVED, ContentState
 from .directory import UnitState
 from .rounds import RoundState
-from .states import State
 from .teams import TeamState
 
 REPORTED, FED_BACK, WITHDRAWN, DUPLICATE = "reported", "fed_back", "withdrawn", "duplicate"
@@ -33,31 +33,38 @@ AMENDABLE = ("title", "description", "category", "severity", "location", "eviden
              "suggested_deadline_days")
 
 
-class ProblemState(State):
+class ProblemState(AggregateState):
     reported: IssueReported | None = None
     current: dict[str, Any]
     status = ""
     unit_id: str | None = None
 
-    def __init__(self, aggregate_id: str) -> None:
-        super().__init__(aggregate_id)
+    def __init__(self) -> None:
         self.current = {}
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, IssueReported):
-            self.reported, self.status, self.unit_id = event, REPORTED, envelope.unit_id
-            self.current = {name: getattr(event, name) for name in AMENDABLE}
-        elif isinstance(event, IssueAmended):
-            for name in AMENDABLE:
-                value = getattr(event, name)
-                if value is not None:
-                    self.current[name] = value
-        elif isinstance(event, IssueFedBack):
-            self.status = FED_BACK
-        elif isinstance(event, IssueWithdrawn):
-            self.status = WITHDRAWN
-        elif isinstance(event, IssueMarkedDuplicate):
-            self.status = DUPLICATE
+    @applies(IssueReported)
+    def _reported(self, event: IssueReported, envelope: Envelope[Any]) -> None:
+        self.reported, self.status, self.unit_id = event, REPORTED, envelope.unit_id
+        self.current = {name: getattr(event, name) for name in AMENDABLE}
+
+    @applies(IssueAmended)
+    def _amended(self, event: IssueAmended) -> None:
+        for name in AMENDABLE:
+            value = getattr(event, name)
+            if value is not None:
+                self.current[name] = value
+
+    @applies(IssueFedBack)
+    def _fed_back(self, event: IssueFedBack) -> None:
+        self.status = FED_BACK
+
+    @applies(IssueWithdrawn)
+    def _withdrawn(self, event: IssueWithdrawn) -> None:
+        self.status = WITHDRAWN
+
+    @applies(IssueMarkedDuplicate)
+    def _duplicate(self, event: IssueMarkedDuplicate) -> None:
+        self.status = DUPLICATE
 
     def require(self) -> IssueReported:
         if self.reported is None:

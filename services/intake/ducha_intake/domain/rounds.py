@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ducha.contracts.base import DomainEvent, Envelope
+from ducha.contracts.base import DomainEvent
 from ducha.contracts.intake import RoundClosed, RoundOpened
+from ducha.kernel.aggregate import AggregateState, applies
 from ducha.kernel.errors import Conflict, InvalidCommand, NotFound
 
-from .states import State
 
-
-class RoundState(State):
+class RoundState(AggregateState):
     opened: RoundOpened | None = None
     closed = False
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, RoundOpened):
-            self.opened = event
-        elif isinstance(event, RoundClosed):
-            self.closed = True
+    @applies(RoundOpened)
+    def _opened(self, event: RoundOpened) -> None:
+        self.opened = event
+
+    @applies(RoundClosed)
+    def _closed(self, event: RoundClosed) -> None:
+        self.closed = True
 
     @property
     def is_open(self) -> bool:

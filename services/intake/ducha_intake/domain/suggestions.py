@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ducha.contracts.base import DomainEvent, Envelope
+from ducha.contracts.base import DomainEvent
 from ducha.contracts.intake import SuggestionHandled, SuggestionRecorded
+from ducha.kernel.aggregate import AggregateState, applies
 from ducha.kernel.errors import Conflict, NotFound
 
-from .states import State
 
-
-class SuggestionState(State):
+class SuggestionState(AggregateState):
     team_id = ""
     handled = False
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, SuggestionRecorded):
-            self.team_id = event.team_id
-        elif isinstance(event, SuggestionHandled):
-            self.handled = True
+    @applies(SuggestionRecorded)
+    def _recorded(self, event: SuggestionRecorded) -> None:
+        self.team_id = event.team_id
+
+    @applies(SuggestionHandled)
+    def _handled(self, event: SuggestionHandled) -> None:
+        self.handled = True
 
 
 def record(suggestion: SuggestionState, event: SuggestionRecorded) -> list[DomainEvent]:

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from ducha.contracts.base import DomainEvent, Envelope, Role
+from ducha.contracts.base import DomainEvent, Role
 from ducha.contracts.intake import TeamAssignedToUnits, TeamFormed
+from ducha.kernel.aggregate import AggregateState, applies
 from ducha.kernel.errors import Conflict, InvalidCommand, NotFound
 
 from .directory import PersonState
 from .rounds import RoundState
-from .states import State
 
 TEAM_PERSON_ROLES = (Role.TEAM, Role.OFFICE)
 
 
-class TeamState(State):
+class TeamState(AggregateState):
     round_id = ""
     name = ""
     leader_id = ""
     member_ids: tuple[str, ...] = ()
     unit_ids: tuple[str, ...] = ()
 
-    def when(self, event: DomainEvent, envelope: Envelope[Any]) -> None:
-        if isinstance(event, TeamFormed):
-            self.round_id, self.name, self.leader_id = event.round_id, event.name, event.leader_id
-            self.member_ids = tuple(event.member_ids)
-        elif isinstance(event, TeamAssignedToUnits):
-            self.unit_ids = self.unit_ids + tuple(u for u in event.unit_ids if u not in self.unit_ids)
+    @applies(TeamFormed)
+    def _formed(self, event: TeamFormed) -> None:
+        self.round_id, self.name, self.leader_id = event.round_id, event.name, event.leader_id
+        self.member_ids = tuple(event.member_ids)
+
+    @applies(TeamAssignedToUnits)
+    def _assigned(self, event: TeamAssignedToUnits) -> None:
+        self.unit_ids = self.unit_ids + tuple(u for u in event.unit_ids if u not in self.unit_ids)
 
     def require(self) -> TeamState:
         if not self.exists:
