@@ -218,6 +218,7 @@ async def as_of(spec: ServiceSpec, store: EventStore, like_url: str, *, sequence
     if (sequence is None) == (at is None):
         raise ValueError("give a sequence or a time")
     target = sequence if sequence is not None else await sequence_at(store, at)  # type: ignore[arg-type]
+    target = min(target, await store.last_sequence())  # past the end: the state now
     scratch = Scratch.like(like_url, f"{spec.name}_asof_{target}", folder)
     summaries = []
     for projection in spec.projections():
