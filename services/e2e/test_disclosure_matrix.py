@@ -320,7 +320,7 @@ async def test_every_path_discloses_exactly_what_the_policy_allows(tmp_path: Pat
             await notify.kernel.catch_up()
             deadline = asyncio.get_running_loop().time() + 30
             js = notify.kernel.store.js
-            from ducha_notify.deptstream import outbox
+            from ducha_notify.deptstream.tables import outbox
             from sqlalchemy import func, select
             while True:
                 with notify.kernel.engine.connect() as conn:

@@ -35,8 +35,9 @@ from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.subjects import AggregateKey
 from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
-from ducha_notify.catalogue import asyncapi_document
-from ducha_notify.deptstream import DEPT_STREAM, outbox
+from ducha_notify.deptstream.catalogue import asyncapi_document
+from ducha_notify.deptstream.stream import DEPT_STREAM
+from ducha_notify.deptstream.tables import outbox
 from ducha_notify.natsauth import (
     DepartmentUser,
     credentials_document,

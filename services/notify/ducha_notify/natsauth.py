@@ -35,7 +35,8 @@ from typing import Any
 
 from ducha.kernel.subjects import EVENT_STREAM, event_type_filter
 
-from .deptstream import DEFAULT_CONSUMERS, DEPT_STREAM, consumer_names, dept_subject
+from .deptstream.stream import DEFAULT_CONSUMERS, DEPT_STREAM, consumer_names, dept_subject
+from .settings import NatsAuthSettings
 
 SERVICE_USER = "ducha"
 
@@ -179,12 +180,13 @@ async def generate(nats_url: str, out: Path, credentials: Path, service_password
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    env = NatsAuthSettings()
     parser = argparse.ArgumentParser(prog="python -m ducha_notify.natsauth", description=__doc__.split("\n")[0])
-    parser.add_argument("--nats-url", default=os.environ.get("DUCHA_NATS_URL", "nats://127.0.0.1:4322"))
+    parser.add_argument("--nats-url", default=env.nats_url)
     parser.add_argument("--out", type=Path, default=Path("data/nats-auth.conf"))
     parser.add_argument("--credentials", type=Path, default=Path("data/nats-departments.json"))
-    parser.add_argument("--service-password", default=os.environ.get("DUCHA_NATS_SERVICE_PASSWORD"))
-    parser.add_argument("--consumers", type=int, default=int(os.environ.get("DUCHA_NOTIFY_DEPT_CONSUMERS", DEFAULT_CONSUMERS)),
+    parser.add_argument("--service-password", default=env.nats_service_password)
+    parser.add_argument("--consumers", type=int, default=env.notify_dept_consumers,
                         help="consumers per department (as notify's DUCHA_NOTIFY_DEPT_CONSUMERS)")
     parser.add_argument("--department-dir", type=Path,
                         help="also write one <department>.creds per department here (for ducha-subscriber)")

@@ -1,10 +1,9 @@
 """Settings of the notify service: `DUCHA_NOTIFY_<NAME>` environment variables, read when the
-service starts (never at import). Tests pass a `NotifySettings(...)` to `spec()` instead."""
+service starts (never at import). Tests pass a `NotifySettings(...)` to `spec()` instead. The only
+module of notify that reads the environment."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from pathlib import Path
 
@@ -45,10 +44,19 @@ class NotifySettings(BaseSettings):
     escalate_after_hours: float = Field(default=72.0, gt=0, description="missed this long: escalate to office and cadre")
     scan_interval_seconds: float = Field(default=60.0, gt=0)
     digest_hour: int = Field(default=8, ge=0, le=23, description="local hour the daily digest goes out")
-    timezone: str = "Asia/Shanghai"
     # bulletins
     issuer_name: str = "市常态化大督查领导小组办公室"
     poor_rate_percent: int = Field(default=50, ge=0, le=100, description="below this rectification rate a unit is named")
+
+
+class NatsAuthSettings(BaseSettings):
+    """Defaults of `python -m ducha_notify.natsauth` from the environment (flags override them)."""
+
+    model_config = SettingsConfigDict(env_prefix="DUCHA_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4322"
+    nats_service_password: str | None = None
+    notify_dept_consumers: int = Field(default=2, ge=1, le=5)
 
 
 class MissingWebhookKey(ConfigError):
@@ -69,7 +77,3 @@ def webhook_key(settings: NotifySettings, data_dir: Path, production: bool = Fal
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()
-
-
-def subscription_secret(key: bytes, subscription_id: str) -> str:
-    return hmac.new(key, f"webhook:{subscription_id}".encode(), hashlib.sha256).hexdigest()

@@ -15,7 +15,7 @@ from ducha.contracts.publicgen import department_events
 from ducha.kernel.identity import KeyPair
 from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
-from ducha_notify.catalogue import asyncapi_document
+from ducha_notify.deptstream.catalogue import asyncapi_document
 from faststream.specification.asyncapi.v3_0_0.schema import ApplicationSchema
 
 from .conftest import fast_settings  # type: ignore[import-not-found]

@@ -12,7 +12,7 @@ from ducha.contracts.verification import Effectiveness, RectificationVerified
 from ducha.kernel.natsserver import NatsServer
 from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
-from ducha_notify.render import docx_text
+from ducha_notify.bulletins.render import docx_text
 
 from .conftest import OFFICE, fast_settings, issue, make_emit, seed_directory  # type: ignore[import-not-found]
 

@@ -19,7 +19,7 @@ from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.subjects import AggregateKey
 from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
-from ducha_notify.render import docx_text, render_docx
+from ducha_notify.bulletins.render import docx_text, render_docx
 
 from .conftest import (  # type: ignore[import-not-found]
     OFFICE,

@@ -24,7 +24,8 @@ from ducha.kernel.identity import KeyPair
 from ducha.kernel.natsserver import NatsServer
 from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
-from ducha_notify.deptstream import DEPT_STREAM, DeptPublisher, consumer_names, reset_consumer
+from ducha_notify.deptstream.publisher import DeptPublisher
+from ducha_notify.deptstream.stream import DEPT_STREAM, consumer_names, reset_consumer
 from ducha_notify.natsauth import DepartmentUser, render_authorization
 
 from .conftest import fast_settings, make_emit, seed_directory, wait_until  # type: ignore[import-not-found]
@@ -100,7 +101,7 @@ async def test_departments_fetch_only_what_the_policy_discloses(secured: Any, tm
         js = svc.kernel.store.js
 
         async def stream_holds_outbox() -> bool:
-            from ducha_notify.deptstream import outbox
+            from ducha_notify.deptstream.tables import outbox
             from sqlalchemy import func, select
             with svc.kernel.engine.connect() as conn:
                 rows = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
@@ -158,7 +159,7 @@ async def test_departments_fetch_only_what_the_policy_discloses(secured: Any, tm
         assert [json.loads(m.data)["event_type"] for m in from_date][-1] == "ProgressReported"
         await reset_consumer(js, "U1", second, start_sequence=got[-1].metadata.sequence.stream)
         from_seq = await fetch_all(djs, second, u1.inbox_prefix)
-        assert [m.metadata.sequence.stream for m in from_seq][0] == got[-1].metadata.sequence.stream
+        assert from_seq[0].metadata.sequence.stream == got[-1].metadata.sequence.stream
         other = await svc.client.post(f"/v1/departments/U2/consumers/{consumer_names('U2')[0]}/reset",
                                       headers=svc.headers(UNIT1), json={"from_sequence": 1})
         assert other.status_code == 403

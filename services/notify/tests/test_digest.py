@@ -14,7 +14,7 @@ from ducha.kernel.clock import ManualClock
 from ducha.kernel.natsserver import NatsServer
 from ducha.testing.plugin import run_service
 from ducha_notify.app import spec
-from ducha_notify.digest import classify
+from ducha_notify.digest.queries import classify
 
 from .conftest import UNIT1, UNIT2, fast_settings, issue, make_emit, seed_directory  # type: ignore[import-not-found]
 

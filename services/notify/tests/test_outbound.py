@@ -14,12 +14,12 @@ from ducha.contracts import registry
 from ducha.kernel.config import ConfigError
 from ducha.kernel.natsserver import NatsServer
 from ducha.testing.plugin import run_service
-from ducha_notify import formats
 from ducha_notify.app import spec
-from ducha_notify.outbound import REFUSED_ADDRESS, AllowList, Poster, checked_address
-from ducha_notify.sealing import SealBroken, has_secret, open_sealed, redact, seal
 from ducha_notify.settings import NotifySettings, webhook_key
-from ducha_notify.subscriptions import SubscriptionState
+from ducha_notify.webhooks import formats
+from ducha_notify.webhooks.domain import SubscriptionState
+from ducha_notify.webhooks.outbound import REFUSED_ADDRESS, AllowList, Poster, checked_address
+from ducha_notify.webhooks.sealing import SealBroken, has_secret, open_sealed, redact, seal
 
 from .conftest import (  # type: ignore[import-not-found]
     UNIT1,

@@ -27,9 +27,11 @@ from ducha.contracts.verification import (
 )
 from ducha.kernel.clock import ManualClock
 from ducha.kernel.natsserver import NatsServer, free_port
+from ducha.testing.eventual import assert_not_yet_visible, projections_paused
 from ducha.testing.plugin import fresh_database_url, run_service
 from ducha_notify.app import spec
-from ducha_notify.reminders import notification_key, scan
+from ducha_notify.notifications.domain import notification_key
+from ducha_notify.notifications.jobs import scan
 
 from .conftest import (  # type: ignore[import-not-found]
     OFFICE,
@@ -211,3 +213,19 @@ async def test_mail_without_an_smtp_server_configured_is_recorded_once_as_unconf
         loaded = await svc.kernel.store.load(notification_key(record[0]["id"]))
         failed = [e for e in loaded.events if e.event_type == "NotificationFailed"]
         assert len(failed) == len(mails) and all(e.payload.final for e in failed)
+
+
+async def test_a_manual_scan_while_the_directory_lags_answers_503_not_500(
+    nats_server: NatsServer, tmp_path: Path, keys: Any
+) -> None:
+    async with run_service(spec(fast_settings()), nats_server.url, tmp_path, keys) as svc:
+        emit = make_emit(svc.kernel.commands)
+        await seed_directory(emit)
+        assert (await svc.client.post("/v1/notify/scan", headers=svc.headers(UNIT1))).status_code == 403
+        async with projections_paused(svc.kernel):
+            await emit(issue(), "P9", "U1")  # in the log, not in the directory
+            lagging = await svc.client.post("/v1/notify/scan", headers=svc.headers(OFFICE))
+            assert_not_yet_visible(lagging, "a scan while the directory lags")
+            assert "open problems" in lagging.json()["error"]["message"]
+        ok = await svc.client.post("/v1/notify/scan", headers=svc.headers(OFFICE))
+        assert ok.status_code == 200 and isinstance(ok.json()["requested"], int), ok.text

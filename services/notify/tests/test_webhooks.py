@@ -13,8 +13,8 @@ from ducha.contracts.rectification import DeadlineChange, DeadlineSet
 from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.subjects import AggregateKey
 from ducha.testing.plugin import fresh_database_url, run_service
-from ducha_notify import formats
 from ducha_notify.app import spec
+from ducha_notify.webhooks import formats
 
 from .conftest import (  # type: ignore[import-not-found]
     OFFICE,
@@ -75,10 +75,10 @@ async def test_signed_ordered_own_unit_only_in_three_formats(nats_server: NatsSe
         # WeCom robot markdown, filtered to IssueReported
         w = [json.loads(b) for _h, b in wecom.accepted]
         assert [x["msgtype"] for x in w] == ["markdown"] * 4
-        assert "【发现问题】" in w[0]["markdown"]["content"] and "问题0" in w[0]["markdown"]["content"]
+        assert "【上报问题】" in w[0]["markdown"]["content"] and "问题0" in w[0]["markdown"]["content"]
         # DingTalk robot markdown: title + text
         d = json.loads(ding.accepted[0][1])
-        assert d["msgtype"] == "markdown" and d["markdown"]["title"] == "【整改时限】"
+        assert d["msgtype"] == "markdown" and d["markdown"]["title"] == "【设定整改时限】"
         assert "2026-02-20" in d["markdown"]["text"]
         # the subscription shows its deliveries; another unit cannot see it
         async def delivered() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts.notify import (
@@ -14,51 +13,13 @@ from ducha.contracts.notify import (
     WebhookReplayRequested,
 )
 from ducha.kernel.projection import Projection
-from ducha.kernel.subjects import AggregateKey
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
     Connection,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     bindparam,
-    select,
     update,
 )
 
-metadata = MetaData()
-subscriptions = Table(
-    "notify_subscriptions", metadata,
-    Column("id", String(64), primary_key=True),
-    Column("unit_id", String(64), nullable=False, index=True),
-    Column("url", Text, nullable=False),
-    Column("format", String(16), nullable=False),
-    Column("event_types", Text, nullable=False),
-    Column("description", Text, nullable=False),
-    Column("reminders", Boolean, nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("generation", Integer, nullable=False),
-    Column("created_by", String(128), nullable=False),
-    Column("created_at", String(40), nullable=False),
-)
-deliveries = Table(
-    "notify_webhook_deliveries", metadata,
-    Column("delivery_id", String(64), primary_key=True),
-    Column("subscription_id", String(64), nullable=False, index=True),
-    Column("generation", Integer, nullable=False),
-    Column("source_sequence", BigInteger, nullable=False),
-    Column("event_type", String(64), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # delivered / retrying / dead
-    Column("status_code", Integer),
-    Column("last_error", Text, nullable=False),
-    Column("updated_at", String(40), nullable=False),
-)
+from .tables import deliveries, metadata, subscriptions
 
 _insert_delivery = deliveries.insert()
 _update_delivery = (
@@ -97,32 +58,3 @@ class SubscriptionsProjection(Projection):
                     "delivery_id": p.delivery_id, "subscription_id": sid, "generation": p.generation,
                     "source_sequence": p.source_sequence, "event_type": p.source_event_type, "attempts": attempts,
                     "status": status, "status_code": code, "last_error": err, "updated_at": at})
-
-
-def active_subscription_ids(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(subscriptions.c.id).where(subscriptions.c.active.is_(True)))]
-
-
-def subscription_row(conn: Connection, sid: str) -> dict[str, Any] | None:
-    row = conn.execute(select(subscriptions).where(subscriptions.c.id == sid)).mappings().first()
-    if row is None:
-        return None
-    return subscription_out(dict(row))
-
-
-def subscription_out(row: dict[str, Any]) -> dict[str, Any]:
-    """A subscription row as the API shows it: `event_types` a list, not its stored JSON text."""
-    return {**row, "event_types": json.loads(row["event_types"])}
-
-
-def robot_subscriptions(conn: Connection, unit_id: str) -> list[dict[str, Any]]:
-    """Active WeCom/DingTalk subscriptions of a unit that take reminders."""
-    rows = conn.execute(select(subscriptions).where(
-        subscriptions.c.unit_id == unit_id, subscriptions.c.active.is_(True), subscriptions.c.reminders.is_(True),
-        subscriptions.c.format.in_(("wecom", "dingtalk")))).mappings()
-    return [dict(r) for r in rows]
-
-
-def key(sid: str) -> AggregateKey:
-    return AggregateKey("notify", "subscription", sid)

@@ -9,6 +9,7 @@ from typing import Any
 from ducha.contracts import Role
 from ducha.contracts.notify import AuditCheckpointRef, BulletinContent, BulletinPublished
 from ducha.disclosure import Viewer, may_see_problem
+from ducha.kernel.calendar import city_today
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import InvalidCommand, NotFound
 from ducha.kernel.http import (
@@ -28,12 +29,15 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 from sqlalchemy import select
 
-from . import bulletins as b
-from . import directory as d
-from .reminders import local_zone
+from ..directory.queries import problem
+from ..directory.tables import problems, rounds, units
+from ..directory.visibility import row_facts
+from ..runtime import runtime
+from . import domain as b
+from .queries import published
 from .render import render_docx, render_html
-from .runtime import runtime
-from .visibility import row_facts
+from .tables import bulletins
+from .tables import public_problems as made_public
 
 router = APIRouter(prefix="/v1", tags=["bulletins"], responses=ERROR_RESPONSES)
 
@@ -73,11 +77,11 @@ async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str
     await require_caught_up(kernel, "the round's statistics", ("notify_directory",), timeout=10)
 
     def compute(conn: Any) -> BulletinContent:
-        rnd = conn.execute(select(d.rounds).where(d.rounds.c.id == body.round_id)).mappings().first()
+        rnd = conn.execute(select(rounds).where(rounds.c.id == body.round_id)).mappings().first()
         if rnd is None:
             raise InvalidCommand(f"no round {body.round_id}", field="round_id")
-        rows = [dict(r) for r in conn.execute(select(d.problems).where(d.problems.c.round_id == body.round_id)).mappings()]
-        names = {r.id: r.name for r in conn.execute(select(d.units.c.id, d.units.c.name))}
+        rows = [dict(r) for r in conn.execute(select(problems).where(problems.c.round_id == body.round_id)).mappings()]
+        names = {r.id: r.name for r in conn.execute(select(units.c.id, units.c.name))}
         title = body.title or f"关于{rnd['name']}问题整改情况的通报"
         return b.compute_content(rows, names, body.round_id, rnd["name"], title, settings.issuer_name, body.intro,
                                  settings.poor_rate_percent)
@@ -91,21 +95,20 @@ async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str
 @router.get("/bulletins", summary="drafts and published bulletins (office)", dependencies=[ReadAfter])
 async def list_all(actor: CurrentActor, request: Request) -> list[dict[str, Any]]:
     require_role(actor, Role.OFFICE, Role.CADRE, Role.SYSTEM)
-    cols = [b.bulletins.c[k] for k in ("id", "round_id", "status", "title", "number", "issued_on", "sequence")]
+    cols = [bulletins.c[k] for k in ("id", "round_id", "status", "title", "number", "issued_on", "sequence")]
     return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
-        select(*cols).order_by(b.bulletins.c.sequence)).mappings()])
+        select(*cols).order_by(bulletins.c.sequence)).mappings()])
 
 
 @router.get("/bulletins/{bid}/preview", response_class=HTMLResponse, summary="preview a draft as HTML (office)",
             dependencies=[ReadAfter])
 async def preview(bid: PathId, actor: CurrentActor, request: Request) -> HTMLResponse:
     require_role(actor, Role.OFFICE, Role.SYSTEM)
-    raw = await _read(request, lambda conn: conn.execute(select(b.bulletins.c.draft).where(b.bulletins.c.id == bid)).scalar_one_or_none())
+    raw = await _read(request, lambda conn: conn.execute(select(bulletins.c.draft).where(bulletins.c.id == bid)).scalar_one_or_none())
     if raw is None:
         raise NotFound(f"no bulletin {bid}")
     content = BulletinContent.model_validate_json(raw)
-    kernel = request.app.state.kernel
-    today = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
+    today = city_today(request.app.state.kernel.clock)
     return HTMLResponse(render_html(BulletinPublished(number=1, issued_on=today, content=content)).replace(
         "第1期", "第（待定）期（草稿预览）"))
 
@@ -114,7 +117,7 @@ async def preview(bid: PathId, actor: CurrentActor, request: Request) -> HTMLRes
 async def publish(bid: PathId, ctx: Command, request: Request) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     kernel = request.app.state.kernel
-    today = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
+    today = city_today(kernel.clock)
     checkpoint = await _latest_checkpoint(kernel)
     result = await kernel.commands.run_multi([b.bulletin_key(bid), b.SERIES], ctx,
                                              lambda loaded: b.decide_publish(loaded, bid, today, checkpoint))
@@ -139,7 +142,7 @@ async def _latest_checkpoint(kernel: Any) -> AuditCheckpointRef | None:
 
 
 async def _published(request: Request, bid: str) -> BulletinPublished:
-    found = await _read(request, lambda conn: b.published(conn, bid))
+    found = await _read(request, lambda conn: published(conn, bid))
     if found is None:
         raise NotFound(f"no published bulletin {bid}")
     return found  # type: ignore[no-any-return]
@@ -147,9 +150,9 @@ async def _published(request: Request, bid: str) -> BulletinPublished:
 
 @router.get("/public/bulletins", tags=["public"], summary="published bulletins (no sign-in)", dependencies=[ReadAfter])
 async def public_list(request: Request) -> list[dict[str, Any]]:
-    cols = [b.bulletins.c[k] for k in ("id", "title", "number", "issued_on")]
+    cols = [bulletins.c[k] for k in ("id", "title", "number", "issued_on")]
     return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
-        select(*cols).where(b.bulletins.c.status == "published").order_by(b.bulletins.c.number)).mappings()])
+        select(*cols).where(bulletins.c.status == "published").order_by(bulletins.c.number)).mappings()])
 
 
 @router.get("/public/bulletins/{bid}", tags=["public"], response_class=HTMLResponse, summary="a published bulletin (HTML)",
@@ -171,12 +174,11 @@ async def public_docx(bid: PathId, request: Request) -> Response:
             dependencies=[ReadAfter])
 async def public_problems(request: Request) -> list[dict[str, Any]]:
     def read(conn: Any) -> list[dict[str, Any]]:
-        rows = conn.execute(select(b.public_problems).order_by(b.public_problems.c.sequence,
-                                                               b.public_problems.c.problem_id)).mappings()
+        rows = conn.execute(select(made_public).order_by(made_public.c.sequence, made_public.c.problem_id)).mappings()
         out = []
         for r in rows:  # a problem withdrawn since it was published disappears (the policy, now)
-            problem = d.problem(conn, r["problem_id"])
-            if problem is not None and may_see_problem(Viewer(Role.PUBLIC), row_facts(problem, published=True)):
+            row = problem(conn, r["problem_id"])
+            if row is not None and may_see_problem(Viewer(Role.PUBLIC), row_facts(row, published=True)):
                 out.append(dict(r))
         return out
 

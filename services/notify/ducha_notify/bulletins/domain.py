@@ -1,5 +1,4 @@
-"""Bulletins (通报): content computed from the statistics (pure), the bulletin aggregate's rules,
-and its projection (drafts, published bulletins, the problems they made public)."""
+"""Bulletins (通报), pure: content computed from the statistics and the bulletin aggregate's rules."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from ducha import figures
-from ducha.contracts import DomainEvent, Envelope
+from ducha.contracts import DomainEvent
 from ducha.contracts.notify import (
     AuditCheckpointRef,
     BulletinContent,
@@ -24,11 +23,9 @@ from ducha.contracts.notify import (
 from ducha.disclosure import may_publish
 from ducha.kernel.errors import Conflict, NotFound
 from ducha.kernel.eventstore import LoadedAggregate
-from ducha.kernel.projection import Projection
 from ducha.kernel.subjects import AggregateKey
-from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, String, Table, Text, select, update
 
-from .visibility import row_facts
+from ..directory.visibility import row_facts
 
 STATUS_ZH = {"reported": "已发现", "fed_back": "已交办", "rectifying": "整改中", "submitted": "已提交待审核",
              "verified": "已验收", "written_off": "已销号"}
@@ -113,54 +110,3 @@ def decide_publish(loaded: dict[AggregateKey, LoadedAggregate], bid: str, issued
     event = BulletinPublished(number=number, issued_on=issued_on, content=content, checkpoint=checkpoint)
     return {bulletin_key(bid): [event],
             SERIES: [BulletinNumberIssued(number=number, bulletin_id=bid)]}
-
-
-# --------------------------------------------------------------- projection
-metadata = MetaData()
-bulletins = Table(
-    "notify_bulletins", metadata,
-    Column("id", String(64), primary_key=True), Column("round_id", String(64), nullable=False),
-    Column("status", String(12), nullable=False), Column("title", Text, nullable=False),
-    Column("number", Integer), Column("issued_on", String(10)),
-    Column("draft", Text, nullable=False),  # the draft content (JSON)
-    Column("published", Text),  # the BulletinPublished payload exactly as stored (JSON)
-    Column("sequence", BigInteger, nullable=False),
-)
-public_problems = Table(
-    "notify_public_problems", metadata,
-    Column("problem_id", String(64), primary_key=True), Column("bulletin_id", String(64), nullable=False),
-    Column("unit_name", Text, nullable=False), Column("title", Text, nullable=False),
-    Column("category", Text, nullable=False), Column("status", Text, nullable=False),
-    Column("sequence", BigInteger, nullable=False),
-)
-
-
-class BulletinsProjection(Projection):
-    name = "notify_bulletins"
-    version = 1
-    subjects = ("ducha.ev.notify._.bulletin.>",)
-    metadata = metadata
-
-    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
-        p, bid = event.payload, event.aggregate_id
-        if isinstance(p, BulletinDrafted):
-            values = {"round_id": p.content.round_id, "status": "draft", "title": p.content.title,
-                          "draft": p.content.model_dump_json(), "sequence": event.sequence}
-            if conn.execute(update(bulletins).where(bulletins.c.id == bid).values(**values)).rowcount == 0:
-                conn.execute(bulletins.insert().values(id=bid, **values))
-        elif isinstance(p, BulletinPublished):
-            conn.execute(update(bulletins).where(bulletins.c.id == bid).values(
-                status="published", number=p.number, issued_on=p.issued_on.isoformat(), title=p.content.title,
-                published=p.model_dump_json(), sequence=event.sequence))
-            for prob in p.content.problems:
-                conn.execute(public_problems.delete().where(public_problems.c.problem_id == prob.problem_id))
-                conn.execute(public_problems.insert().values(
-                    problem_id=prob.problem_id, bulletin_id=bid, unit_name=prob.unit_name, title=prob.title,
-                    category=prob.category, status=prob.status, sequence=event.sequence))
-
-
-def published(conn: Connection, bid: str) -> BulletinPublished | None:
-    raw = conn.execute(select(bulletins.c.published).where(bulletins.c.id == bid)).scalar_one_or_none()
-    return BulletinPublished.model_validate(json.loads(raw)) if raw else None
-
-

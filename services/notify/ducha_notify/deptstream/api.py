@@ -13,11 +13,11 @@ from ducha.kernel.subjects import check_token
 from fastapi import APIRouter, Path, Request
 from pydantic import Field, model_validator
 
-from .api_webhooks import department_scope
-from .deptstream import DEPT_STREAM, consumer_names, dept_subject, reset_consumer
-from .runtime import runtime
+from ..runtime import runtime
+from ..scopes import department_scope
+from .stream import DEPT_STREAM, consumer_names, dept_subject, reset_consumer
 
-# dept-<department>-<n> (deptstream.consumer_names)
+# dept-<department>-<n> (stream.consumer_names)
 ConsumerName = Annotated[str, Path(pattern=r"^dept-[A-Za-z0-9_-]{1,64}-[0-9]{1,3}$")]
 
 router = APIRouter(prefix="/v1/departments", tags=["department stream"], responses=ERROR_RESPONSES)

@@ -8,7 +8,7 @@ from typing import Any
 from ducha.contracts.notify import Recipient
 from sqlalchemy import Connection, select
 
-from . import directory as d
+from ..directory.tables import helpers, persons, teams, units
 
 # kind -> the groups told
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -35,27 +35,27 @@ def select_recipients(conn: Connection, kind: str, unit_id: str | None, team_id:
     out: list[Recipient] = []
     for group in GROUPS[kind]:
         if group == "unit" and unit_id:
-            unit = conn.execute(select(d.units).where(d.units.c.id == unit_id)).mappings().first()
+            unit = conn.execute(select(units).where(units.c.id == unit_id)).mappings().first()
             if unit is not None and unit["contact_email"]:
                 out.append(Recipient(name=unit["contact_name"] or unit["name"], role="unit", org_id=unit_id,
                                      email=unit["contact_email"]))
-            for row in conn.execute(select(d.persons).where(d.persons.c.role == "unit", d.persons.c.org_id == unit_id)
-                                    .order_by(d.persons.c.id)).mappings():
+            for row in conn.execute(select(persons).where(persons.c.role == "unit", persons.c.org_id == unit_id)
+                                    .order_by(persons.c.id)).mappings():
                 out.append(_person(row, "unit"))
         elif group == "team" and team_id:
-            members = conn.execute(select(d.teams.c.member_ids).where(d.teams.c.id == team_id)).scalar_one_or_none()
+            members = conn.execute(select(teams.c.member_ids).where(teams.c.id == team_id)).scalar_one_or_none()
             ids = json.loads(members) if members else []
-            for row in conn.execute(select(d.persons).where(d.persons.c.id.in_(ids)).order_by(d.persons.c.id)).mappings():
+            for row in conn.execute(select(persons).where(persons.c.id.in_(ids)).order_by(persons.c.id)).mappings():
                 out.append(_person(row, "team"))
         elif group in ("office", "cadre"):
-            for row in conn.execute(select(d.persons).where(d.persons.c.role == group).order_by(d.persons.c.id)).mappings():
+            for row in conn.execute(select(persons).where(persons.c.role == group).order_by(persons.c.id)).mappings():
                 out.append(_person(row, group))
         elif group == "helper" and helper_id:
-            helper = conn.execute(select(d.helpers).where(d.helpers.c.id == helper_id)).mappings().first()
+            helper = conn.execute(select(helpers).where(helpers.c.id == helper_id)).mappings().first()
             if helper is not None and helper["contact_email"]:
                 out.append(Recipient(name=helper["contact_name"] or helper["name"], role="helper", org_id=helper_id,
                                      email=helper["contact_email"]))
-            for row in conn.execute(select(d.persons).where(d.persons.c.org_id == helper_id,
-                                                            d.persons.c.role == "helper").order_by(d.persons.c.id)).mappings():
+            for row in conn.execute(select(persons).where(persons.c.org_id == helper_id,
+                                                            persons.c.role == "helper").order_by(persons.c.id)).mappings():
                 out.append(_person(row, "helper"))
     return out

@@ -10,7 +10,8 @@ from ducha.contracts import Actor, Role
 from ducha.disclosure import ProblemFacts, Stage, Viewer, may_see_problem
 from sqlalchemy import Connection, select
 
-from . import directory as d
+from .queries import problem
+from .tables import team_units as team_units_table
 
 _STAGES = {"reported": Stage.REPORTED, "fed_back": Stage.FED_BACK, "withdrawn": Stage.WITHDRAWN,
            "written_off": Stage.WRITTEN_OFF}
@@ -26,7 +27,7 @@ def row_facts(row: dict[str, Any], published: bool = False) -> ProblemFacts:
 def team_units(conn: Connection, team_id: str | None) -> set[str]:
     if not team_id:
         return set()
-    return {str(u) for u in conn.execute(select(d.team_units.c.unit_id).where(d.team_units.c.team_id == team_id)).scalars()}
+    return {str(u) for u in conn.execute(select(team_units_table.c.unit_id).where(team_units_table.c.team_id == team_id)).scalars()}
 
 
 def viewer(conn: Connection, actor: Actor) -> Viewer:
@@ -41,7 +42,7 @@ def problem_visible(conn: Connection, view: Viewer, problem_id: str | None) -> b
     """For things about one problem (a notification): no problem = nothing to hide."""
     if not problem_id:
         return True
-    row = d.problem(conn, problem_id)
+    row = problem(conn, problem_id)
     if row is None:
         return view.role in (Role.OFFICE, Role.CADRE, Role.SYSTEM)
     return may_see_problem(view, row_facts(row))

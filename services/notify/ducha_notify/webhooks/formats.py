@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ducha.contracts import label_zh
 from ducha.contracts.common import LABELS_ZH
 from ducha.contracts.notify import WebhookFormat
 from ducha.kernel.calendar import city_minute
@@ -17,20 +18,6 @@ SIGNATURE_HEADER = "X-Ducha-Signature"
 DELIVERY_HEADER = "X-Ducha-Delivery"
 # A receiver refuses a signature whose timestamp is further than this from its own clock.
 SIGNATURE_TOLERANCE_SECONDS = 300
-
-EVENT_LABELS: dict[str, str] = {
-    "UnitRegistered": "单位登记", "UnitUpdated": "单位信息更正", "PersonRegistered": "人员登记",
-    "IssueReported": "发现问题", "IssueAmended": "问题更正", "IssueWithdrawn": "问题撤回",
-    "IssueMarkedDuplicate": "问题重复", "IssueFedBack": "问题交办",
-    "DeadlineSet": "整改时限", "DeadlineCommitmentMissed": "未按时承诺整改时限",
-    "ExtensionRequested": "申请延期", "ExtensionGranted": "同意延期", "ExtensionRefused": "不同意延期",
-    "ProgressReported": "整改进展", "DispatchRecorded": "调度/暗访", "ReminderIssued": "提醒/纠正",
-    "ReminderAcknowledged": "提醒已确认", "HelpRequested": "申请帮扶", "HelperAssigned": "指派帮扶单位",
-    "HelpReported": "帮扶情况", "RectificationSubmitted": "提交整改", "RectificationReopened": "重新整改",
-    "DeadlineApproaching": "整改时限临近（黄灯）", "DeadlineMissed": "整改逾期（红灯）",
-    "ReviewProposed": "审核意见", "RectificationVerified": "审核验收通过", "RectificationRejected": "审核未通过",
-    "ProblemWrittenOff": "入账销号", "RevisitRecorded": "回访", "AccountabilityDecided": "问责/容错决定",
-}
 
 _FIELD_LABELS: dict[str, str] = {
     "title": "问题", "name": "名称", "deadline": "整改时限", "days_left": "剩余天数", "reasons": "原因",
@@ -42,10 +29,6 @@ _FIELD_LABELS: dict[str, str] = {
 }
 
 
-def label(event_type: str) -> str:
-    return EVENT_LABELS.get(event_type, event_type)
-
-
 def _value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "；".join(_value(v) for v in value)
@@ -55,7 +38,7 @@ def _value(value: Any) -> str:
 
 def describe(event: Mapping[str, Any]) -> tuple[str, list[str]]:
     """A Chinese title and `label：value` lines of a disclosed event's main fields."""
-    title = f"【{label(str(event['event_type']))}】"
+    title = f"【{label_zh(str(event['event_type']))}】"
     data = event.get("payload") or {}
     lines = [f"{zh}：{_value(data[key])}" for key, zh in _FIELD_LABELS.items() if data.get(key) not in (None, "", (), [])]
     return title, lines

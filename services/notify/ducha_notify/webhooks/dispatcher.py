@@ -28,14 +28,14 @@ from ducha.contracts.notify import WebhookDeadLettered, WebhookDeliveryAttempted
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
 
+from ..deptstream.stream import DEPT_STREAM, dept_subject
+from ..leases import Leases
+from ..runtime import wait_or_timeout
+from ..settings import NotifySettings
 from . import formats
-from .deptstream import DEPT_STREAM, dept_subject
-from .leases import Leases
+from .domain import SubscriptionState, delivery_id, subscription_key
 from .outbound import SEAL_BROKEN, AllowList, Outcome, Poster
-from .runtime import wait_or_timeout
-from .sealing import SealBroken
-from .settings import NotifySettings, subscription_secret
-from .subscriptions import SubscriptionState, delivery_id, subscription_key
+from .sealing import SealBroken, subscription_secret
 
 log = logging.getLogger("ducha.notify.webhooks")
 
@@ -162,7 +162,7 @@ class WebhookDispatcher:
                 worker.wake.set()
 
     async def run(self) -> None:
-        from .projections import active_subscription_ids
+        from .queries import active_subscription_ids
 
         try:
             while True:

@@ -22,8 +22,8 @@ from ducha.kernel.subjects import check_token
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from .api_webhooks import department_scope
-from .deptstream import DEPT_STREAM, dept_subject, ensure_dept_stream
+from ..scopes import department_scope
+from .stream import DEPT_STREAM, dept_subject, ensure_dept_stream
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=ERROR_RESPONSES)
 HEARTBEAT_SECONDS = 15.0

@@ -6,18 +6,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from ducha.disclosure import Viewer
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from . import directory as d
-from .visibility import visible
+from ..directory.queries import open_problems, team_name, unit_name
+from ..directory.visibility import visible
 
-OPEN = ("fed_back", "rectifying")
 DUE_DAYS = 3
-
-
-def open_problems(conn: Connection) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(select(d.problems).where(d.problems.c.status.in_(OPEN))
-                                          .order_by(d.problems.c.id)).mappings()]
 
 
 def classify(rows: list[dict[str, Any]], today: date) -> dict[str, list[dict[str, Any]]]:
@@ -57,10 +51,7 @@ def digest_values(conn: Connection, today: date) -> list[tuple[str, str, dict[st
         parts = classify(mine, today)
         if not any(parts.values()):
             continue
-        if scope == "unit":
-            name = d.unit_name(conn, sid)
-        else:
-            name = conn.execute(select(d.teams.c.name).where(d.teams.c.id == sid)).scalar_one_or_none() or sid
+        name = unit_name(conn, sid) if scope == "unit" else team_name(conn, sid)
         items = {k: [{"title": r["title"], "deadline": str(r["deadline"]) if r["deadline"] else None} for r in v]
                  for k, v in parts.items()}
         out.append((scope, sid, {

@@ -24,13 +24,15 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field, HttpUrl
 from sqlalchemy import select
 
+from ..runtime import runtime
+from ..scopes import unit_scope
 from . import formats
-from . import projections as proj
+from .domain import decide_cancel, decide_replay, subscription_key
 from .outbound import TargetRefused, check_registration
-from .runtime import runtime
-from .sealing import has_secret, redact, seal
-from .settings import subscription_secret
-from .subscriptions import decide_cancel, decide_replay, subscription_key
+from .projection import SubscriptionsProjection
+from .queries import subscription_out, subscription_row
+from .sealing import has_secret, redact, seal, subscription_secret
+from .tables import deliveries, subscriptions
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 
@@ -47,31 +49,6 @@ class RegisterWebhook(RequestBody):
 
 class Replay(RequestBody):
     from_sequence: int = Field(ge=1)
-
-
-def unit_scope(actor: Actor, unit_id: str | None) -> str:
-    """The unit an actor may act for: a unit only its own, the office any."""
-    if actor.role == Role.UNIT:
-        if unit_id not in (None, actor.unit_id):
-            raise Forbidden("a unit may only follow its own events")
-        assert actor.unit_id is not None
-        return actor.unit_id
-    if actor.role in (Role.OFFICE, Role.SYSTEM):
-        if not unit_id:
-            raise InvalidCommand("unit_id is required", field="unit_id")
-        return unit_id
-    raise Forbidden(f"role '{actor.role.value}' may not follow unit streams")
-
-
-def department_scope(actor: Actor, department: str) -> str:
-    """A department's outbound stream: a unit or helper department only its own, the office any."""
-    if actor.role in (Role.UNIT, Role.HELPER):
-        if department != actor.unit_id:
-            raise Forbidden("a department may only follow its own stream (仅可订阅本单位)")
-        return department
-    if actor.role in (Role.OFFICE, Role.SYSTEM):
-        return department
-    raise Forbidden(f"role '{actor.role.value}' may not follow department streams")
 
 
 def _visible(actor: Actor, row: dict[str, Any] | None, sid: str) -> dict[str, Any]:
@@ -130,13 +107,13 @@ async def register(body: RegisterWebhook, ctx: Command, request: Request) -> dic
 async def list_subscriptions(actor: CurrentActor, request: Request) -> list[dict[str, Any]]:
     if actor.role not in (Role.UNIT, Role.OFFICE, Role.SYSTEM):
         raise Forbidden("not allowed")
-    query = select(proj.subscriptions).order_by(proj.subscriptions.c.created_at)
+    query = select(subscriptions).order_by(subscriptions.c.created_at)
     if actor.role == Role.UNIT:
-        query = query.where(proj.subscriptions.c.unit_id == actor.unit_id)
+        query = query.where(subscriptions.c.unit_id == actor.unit_id)
 
     def read() -> list[dict[str, Any]]:
         with request.app.state.kernel.engine.connect() as conn:
-            return [proj.subscription_out(dict(r)) for r in conn.execute(query).mappings()]
+            return [subscription_out(dict(r)) for r in conn.execute(query).mappings()]
 
     return await asyncio.to_thread(read)
 
@@ -148,7 +125,7 @@ async def get_subscription(sid: PathId, actor: CurrentActor, request: Request) -
     def read() -> dict[str, Any]:
         with request.app.state.kernel.engine.connect() as conn:
             counts: dict[str, int] = {}
-            for r in conn.execute(select(proj.deliveries.c.status).where(proj.deliveries.c.subscription_id == sid)):
+            for r in conn.execute(select(deliveries.c.status).where(deliveries.c.subscription_id == sid)):
                 counts[r[0]] = counts.get(r[0], 0) + 1
             return {**row, "deliveries": counts}
 
@@ -169,10 +146,10 @@ async def list_deliveries(sid: PathId, actor: CurrentActor, request: Request,
 
     def read() -> list[dict[str, Any]]:
         with request.app.state.kernel.engine.connect() as conn:
-            q = select(proj.deliveries).where(proj.deliveries.c.subscription_id == sid)
+            q = select(deliveries).where(deliveries.c.subscription_id == sid)
             if status:
-                q = q.where(proj.deliveries.c.status == status)
-            q = q.order_by(proj.deliveries.c.generation, proj.deliveries.c.source_sequence).limit(limit)
+                q = q.where(deliveries.c.status == status)
+            q = q.order_by(deliveries.c.generation, deliveries.c.source_sequence).limit(limit)
             return [dict(r) for r in conn.execute(q).mappings()]
 
     return await asyncio.to_thread(read)
@@ -185,10 +162,10 @@ async def _owned(sid: str, actor: Actor, request: Request) -> dict[str, Any]:
 
     def read() -> dict[str, Any] | None:
         with kernel.engine.connect() as conn:
-            return proj.subscription_row(conn, sid)
+            return subscription_row(conn, sid)
 
     row = await settled(kernel, read, lambda r: r is not None, f"no webhook subscription {sid}",
-                        projections=(proj.SubscriptionsProjection.name,))
+                        projections=(SubscriptionsProjection.name,))
     return _visible(actor, row, sid)
 
 

@@ -1,6 +1,6 @@
 """The AsyncAPI 3 catalogue of what departments receive, generated from a FastStream application:
 one documented publisher per department-visible event type on `ducha.dept.{department}.<EventType>`
-(the subjects `deptstream` publishes to), with the public contract (`ducha_contracts`) as payload.
+(the subjects `publisher` publishes to), with the public contract (`ducha_contracts`) as payload.
 
 FastStream writes the document; `_complete` adds what FastStream does not describe for publishers:
 the `{department}` channel parameter, the message headers notify sets, and each message's name,
@@ -19,7 +19,7 @@ from ducha_contracts import DEPARTMENT_EVENTS, REDACTABLE, registry
 from faststream.nats import JStream, NatsBroker, NatsUserPassword
 from faststream.specification import AsyncAPI
 
-from .deptstream import DEPT_STREAM, dept_subject
+from .stream import DEPT_STREAM, dept_subject
 
 TITLE = "Ducha department stream DUCHA_DEPT"
 DESCRIPTION = (
@@ -108,8 +108,8 @@ def asyncapi_html() -> str:
     schemas = doc["components"]["schemas"]
     parts = [f"<h1>部门事件目录（{html.escape(doc['info']['title'])}，版本 {html.escape(doc['info']['version'])}）</h1>",
              f"<p>{html.escape(doc['info'].get('description', ''))}</p>",
-             "<p>机器可读文档：<a href=\"asyncapi.json\">asyncapi.json</a>（AsyncAPI 3.0）。部门接入指南见 Ducha 文档"
-             "《部门接入指南》。</p>",
+             ("<p>机器可读文档：<a href=\"asyncapi.json\">asyncapi.json</a>（AsyncAPI 3.0）。部门接入指南见 Ducha 文档"
+              "《部门接入指南》。</p>"),
              "<h2>消息信封（每条消息都有）</h2>",
              _fields(schemas["IssueFedBackMessage"]),
              "<h2>事件</h2><ul>"]

@@ -16,50 +16,12 @@ from ducha.contracts.notify import (
 )
 from ducha.kernel.projection import Projection
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Connection,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     and_,
-    select,
     update,
 )
 
-from . import templates as tpl
-
-metadata = MetaData()
-template_table = Table(
-    "notify_templates", metadata,
-    Column("kind", String(40), primary_key=True), Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False), Column("version", Integer, nullable=False),
-    Column("updated_by", String(128), nullable=False), Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-notifications = Table(
-    "notify_notifications", metadata,
-    Column("id", String(64), primary_key=True), Column("cause", Text, nullable=False),
-    Column("kind", String(40), nullable=False), Column("unit_id", String(64), index=True),
-    Column("team_id", String(64)), Column("problem_id", String(64), index=True),
-    Column("subject", Text, nullable=False), Column("body", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False), Column("sequence", BigInteger, nullable=False),
-)
-inbox = Table(
-    "notify_inbox", metadata,
-    Column("notification_id", String(64), primary_key=True), Column("person_id", String(64), primary_key=True),
-    Column("read_at", DateTime(timezone=True)),
-)
-outbox = Table(
-    "notify_outbox", metadata,
-    Column("notification_id", String(64), primary_key=True), Column("channel", String(16), primary_key=True),
-    Column("address", String(320), primary_key=True), Column("person_id", String(64)),
-    Column("name", Text, nullable=False), Column("status", String(16), nullable=False, index=True),
-    Column("attempts", Integer, nullable=False), Column("last_error", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+from .tables import inbox, metadata, notifications, outbox, template_table
 
 
 def _outbox_where(nid: str, channel: str, address: str) -> Any:
@@ -106,21 +68,3 @@ class NotificationsProjection(Projection):
         elif isinstance(p, NotificationRead):
             conn.execute(update(inbox).where(inbox.c.notification_id == nid, inbox.c.person_id == p.person_id,
                                              inbox.c.read_at.is_(None)).values(read_at=at))
-
-
-def template(conn: Connection, kind: str) -> tuple[str, str, int]:
-    """(subject, body, version) in force; version 0 = the built-in default."""
-    row = conn.execute(select(template_table).where(template_table.c.kind == kind)).mappings().first()
-    if row is None:
-        subject, body = tpl.DEFAULTS[kind]
-        return subject, body, 0
-    return row["subject"], row["body"], int(row["version"])
-
-
-def pending(conn: Connection, limit: int = 200) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(outbox, notifications.c.subject, notifications.c.body, notifications.c.unit_id)
-        .join(notifications, notifications.c.id == outbox.c.notification_id)
-        .where(outbox.c.status == "pending").order_by(notifications.c.sequence).limit(limit)
-    ).mappings()
-    return [dict(r) for r in rows]

@@ -18,16 +18,15 @@ from ducha.contracts.notify import Channel, NotificationFailed, NotificationSent
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
 
-from . import formats
-from . import notifications as n
+from ..runtime import Runtime, wait_or_timeout
+from ..webhooks import formats
+from ..webhooks.domain import SubscriptionState, subscription_key
+from ..webhooks.outbound import SEAL_BROKEN, Poster
+from ..webhooks.queries import subscription_row
+from ..webhooks.sealing import SealBroken, subscription_secret
+from .domain import notification_key
 from .mail import ChannelUnconfigured
-from .outbound import SEAL_BROKEN, Poster
-from .projections import subscription_row
-from .reminders import notification_key
-from .runtime import Runtime, wait_or_timeout
-from .sealing import SealBroken
-from .settings import subscription_secret
-from .subscriptions import SubscriptionState, subscription_key
+from .queries import pending
 
 log = logging.getLogger("ducha.notify.sender")
 MAX_PARALLEL = 16
@@ -78,7 +77,7 @@ class NotificationSender:
 
     def _pending(self) -> list[dict[str, Any]]:
         with self.kernel.engine.connect() as conn:
-            return n.pending(conn)
+            return pending(conn)
 
     async def _send(self, row: dict[str, Any], key: tuple[str, str, str]) -> None:
         attempt = max(row["attempts"], self.attempts.get(key, 0)) + 1

@@ -1,17 +1,15 @@
-"""HTTP API: templates (office edits), inbox (each person's notifications), digests, the
+"""HTTP API of notifications: templates (office edits), inbox (each person's notifications), the
 notification record ("who was warned, when") and a manual scan."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from typing import Annotated, Any
 
 from ducha.contracts import Role
 from ducha.contracts.notify import NotificationRead, TemplateUpdated
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
-from ducha.kernel.errors import Forbidden
 from ducha.kernel.http import (
     ERROR_RESPONSES,
     Command,
@@ -29,12 +27,12 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 from sqlalchemy import select
 
-from . import notifications as n
+from ..directory import visibility as vis
 from . import templates as tpl
-from . import visibility as vis
-from .digest import digest_for
-from .reminders import local_zone, notification_key, scan
-from .runtime import runtime
+from .domain import notification_key
+from .jobs import scan
+from .queries import template
+from .tables import inbox, notifications, outbox
 
 router = APIRouter(prefix="/v1", tags=["notifications"], responses=ERROR_RESPONSES)
 
@@ -59,7 +57,7 @@ async def list_templates(actor: CurrentActor, request: Request) -> list[dict[str
     def read(conn: Any) -> list[dict[str, Any]]:
         out = []
         for kind in tpl.DEFAULTS:
-            subject, body, version = n.template(conn, kind)
+            subject, body, version = template(conn, kind)
             out.append({"kind": kind, "subject": subject, "body": body, "version": version})
         return out
 
@@ -96,11 +94,11 @@ async def update_template(kind: PathId, body: TemplateBody, ctx: Command, reques
 async def my_inbox(actor: CurrentActor, request: Request,
                    unread: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
     def read(conn: Any) -> list[dict[str, Any]]:
-        q = (select(n.notifications, n.inbox.c.read_at)
-             .join(n.inbox, n.inbox.c.notification_id == n.notifications.c.id)
-             .where(n.inbox.c.person_id == actor.id).order_by(n.notifications.c.sequence.desc()))
+        q = (select(notifications, inbox.c.read_at)
+             .join(inbox, inbox.c.notification_id == notifications.c.id)
+             .where(inbox.c.person_id == actor.id).order_by(notifications.c.sequence.desc()))
         if unread:
-            q = q.where(n.inbox.c.read_at.is_(None))
+            q = q.where(inbox.c.read_at.is_(None))
         view = vis.viewer(conn, actor)
         out = []
         for row in conn.execute(q).mappings():
@@ -122,8 +120,8 @@ async def mark_read(nid: PathId, actor: CurrentActor, request: Request) -> dict[
 
     def mine() -> bool:
         with kernel.engine.connect() as conn:
-            return conn.execute(select(n.inbox.c.person_id).where(
-                n.inbox.c.notification_id == nid, n.inbox.c.person_id == actor.id)).first() is not None
+            return conn.execute(select(inbox.c.person_id).where(
+                inbox.c.notification_id == nid, inbox.c.person_id == actor.id)).first() is not None
 
     await settled(kernel, mine, bool, f"no notification {nid} in your inbox")
     # Marking read is idempotent by nature: one command id per notification and person.
@@ -142,14 +140,14 @@ async def notification_record(actor: CurrentActor, request: Request,
     require_role(actor, Role.OFFICE, Role.CADRE, Role.SYSTEM)
 
     def read(conn: Any) -> list[dict[str, Any]]:
-        q = select(n.notifications).order_by(n.notifications.c.sequence).limit(limit)
+        q = select(notifications).order_by(notifications.c.sequence).limit(limit)
         if problem_id:
-            q = q.where(n.notifications.c.problem_id == problem_id)
+            q = q.where(notifications.c.problem_id == problem_id)
         if kind:
-            q = q.where(n.notifications.c.kind == kind)
+            q = q.where(notifications.c.kind == kind)
         out = []
         for row in conn.execute(q).mappings():
-            deliveries = conn.execute(select(n.outbox).where(n.outbox.c.notification_id == row["id"])).mappings()
+            deliveries = conn.execute(select(outbox).where(outbox.c.notification_id == row["id"])).mappings()
             out.append({**dict(row), "deliveries": [dict(x) for x in deliveries]})
         return out
 
@@ -159,43 +157,6 @@ async def notification_record(actor: CurrentActor, request: Request,
 @router.post("/notify/scan", summary="run the escalation / revisit / digest scan now (office, system)")
 async def run_scan(actor: CurrentActor, request: Request) -> dict[str, int]:
     require_role(actor, Role.OFFICE, Role.SYSTEM)
-    return {"requested": await scan(request.app.state.kernel)}
-
-
-def _today(request: Request, day: date | None) -> date:
-    if day:
-        return day
     kernel = request.app.state.kernel
-    today: date = kernel.clock.now().astimezone(local_zone(runtime(kernel).settings.timezone)).date()
-    return today
-
-
-@router.get("/digests/units/{unit}", summary="a unit's digest: due, overdue, rejected", dependencies=[ReadAfter])
-async def unit_digest(unit: PathId, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
-    if actor.role == Role.UNIT and actor.unit_id != unit:
-        raise Forbidden("a unit sees only its own digest")
-    if actor.role not in (Role.UNIT, Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):
-        raise Forbidden("not allowed")
-    today = _today(request, day)
-
-    def read(conn: Any) -> dict[str, Any]:
-        view = vis.viewer(conn, actor)
-        if actor.role == Role.TEAM and unit not in view.team_units:
-            raise Forbidden("a team reads only the digests of units it is assigned to (本组未分派到该单位)")
-        return digest_for(conn, today, view, unit_id=unit)
-
-    body = await _read(request, read)
-    return {"unit_id": unit, "day": today.isoformat(), **body}
-
-
-@router.get("/digests/teams/{team}", summary="a team's digest: due, overdue, rejected", dependencies=[ReadAfter])
-async def team_digest(team: PathId, actor: CurrentActor, request: Request, day: date | None = None) -> dict[str, Any]:
-    if actor.role == Role.TEAM and actor.team_id != team:
-        raise Forbidden("a team sees only its own digest")
-    if actor.role not in (Role.OFFICE, Role.TEAM, Role.CADRE, Role.SYSTEM):
-        raise Forbidden("not allowed")
-    today = _today(request, day)
-    body = await _read(request, lambda conn: digest_for(conn, today, vis.viewer(conn, actor), team_id=team))
-    return {"team_id": team, "day": today.isoformat(), **body}
-
-
+    # 503 in the error format (never 500) when the directory cannot catch up within a read wait
+    return {"requested": await scan(kernel, catch_up_seconds=max(kernel.settings.read_wait_seconds, 1.0))}

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import formataddr
 from typing import Protocol
 
-from .settings import NotifySettings
+from ..settings import NotifySettings
 
 
 class Mailer(Protocol):

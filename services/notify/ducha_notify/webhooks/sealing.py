@@ -55,3 +55,7 @@ def open_sealed(key: bytes, token: str) -> str:
         return _fernet(key).decrypt(token.encode("ascii")).decode()
     except (InvalidToken, ValueError) as exc:
         raise SealBroken("the sealed URL cannot be opened with this webhook key") from exc
+
+
+def subscription_secret(key: bytes, subscription_id: str) -> str:
+    return hmac.new(key, f"webhook:{subscription_id}".encode(), hashlib.sha256).hexdigest()
