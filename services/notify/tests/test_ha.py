@@ -51,7 +51,7 @@ class Instance:
             [sys.executable, "-m", "ducha.kernel.serve", "notify", "--port", str(self.port)],
             env={**env, "DUCHA_DATA_DIR": str(tmp / f"i{index}" / "data"), "DUCHA_DATABASE_URL": url,
                  **({"DUCHA_DATABASE_SCHEMA": schema} if schema else {})},
-            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115 - closed with the process
+            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
 
     @property
     def base(self) -> str:
