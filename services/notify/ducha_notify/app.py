@@ -118,13 +118,13 @@ def spec(settings: NotifySettings | None = None, mailer: Mailer | None = None) -
         name="notify",
         title="Ducha notify (通知与通报)",
         default_port=8104,
-        start_order=40,  # `ducha run`: the event flow
         description="Department event streams, reminders and escalations, digests and bulletins.",
         projections=_projections,
         routers=_routers,
         reactions=_reactions,
         background=(dept_publisher, webhook_dispatcher, notification_sender, reminder_scan),
         startup=_startup(settings, mailer),
+        start_order=40,  # `ducha run`: the event flow
     )
 
 

@@ -1,32 +1,17 @@
 """Set-based batch apply for notify's projections (replay speed): a batch's rows are read once,
-changed in memory by the event handlers, and written back with prebuilt statements executed once
-per batch (`executemany`), never one query per event."""
+changed in memory by the projection's `@Projection.handles` methods, and written back with prebuilt
+statements executed once per batch (`executemany`), never one query per event.
+
+The pattern, in each projection: `apply_batch` makes the batch's working set (a `Batch` holding
+the connection and the rows), runs the kernel's handles dispatch over each event with the batch in
+place of the connection, then flushes the batch; `apply` is a batch of one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 IN_CHUNK = 500  # ids per `IN (...)`: well below every database's bound-parameter limit
-
-H = TypeVar("H", bound=Callable[..., None])
-Handlers = dict[type, Callable[..., None]]
-
-
-def handler_table() -> Handlers:
-    return {}
-
-
-def on(table: Handlers, *event_types: type) -> Callable[[H], H]:
-    """Register a method as the handler of these payload types."""
-
-    def mark(fn: H) -> H:
-        for t in event_types:
-            table[t] = fn
-        return fn
-
-    return mark
-
 
 def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):

@@ -4,7 +4,7 @@ published bulletins (HTML, .docx) and the problems they made public."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ducha.contracts import Role
 from ducha.contracts.notify import AuditCheckpointRef, BulletinContent, BulletinPublished
@@ -13,10 +13,12 @@ from ducha.kernel.calendar import city_today
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import InvalidCommand, NotFound
 from ducha.kernel.http import (
-    ERROR_RESPONSES,
+    COMMAND_ERRORS,
+    QUERY_ERRORS,
     Command,
     CommandAnswer,
     CurrentActor,
+    KernelDep,
     PathId,
     ReadAfter,
     RequestBody,
@@ -24,11 +26,13 @@ from ducha.kernel.http import (
     require_role,
 )
 from ducha.kernel.lookup import require_caught_up
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from ..db import query
+from ..directory.projection import DirectoryProjection
 from ..directory.queries import problem
 from ..directory.tables import problems, rounds, units
 from ..directory.visibility import row_facts
@@ -39,7 +43,10 @@ from .render import render_docx, render_html
 from .tables import bulletins
 from .tables import public_problems as made_public
 
-router = APIRouter(prefix="/v1", tags=["bulletins"], responses=ERROR_RESPONSES)
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
+
+router = APIRouter(prefix="/v1", tags=["bulletins"], responses=QUERY_ERRORS)
 
 
 class DraftBulletin(RequestBody):
@@ -47,14 +54,6 @@ class DraftBulletin(RequestBody):
     title: str | None = Field(default=None, max_length=200)
     intro: str = Field(default="", max_length=4000)
     bulletin_id: str | None = Field(default=None, description="re-draft an existing draft from fresh statistics")
-
-
-def _read(request: Request, fn: Any) -> Any:
-    def run() -> Any:
-        with request.app.state.kernel.engine.connect() as conn:
-            return fn(conn)
-
-    return asyncio.to_thread(run)
 
 
 class Drafted(CommandAnswer):
@@ -68,15 +67,14 @@ class Published(CommandAnswer):
     issued_on: str
 
 
-@router.post("/bulletins", status_code=201, response_model=Drafted, summary="draft a bulletin for a round from the statistics (office)")
-async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str, Any]:
-    require_role(ctx.actor, Role.OFFICE)
-    kernel = request.app.state.kernel
+@router.post("/bulletins", status_code=201, response_model=Drafted, responses=COMMAND_ERRORS, summary="draft a bulletin for a round from the statistics (office)")
+async def draft(body: DraftBulletin, ctx: Command, kernel: KernelDep) -> dict[str, Any]:
+    require_role(ctx.actor, Role.OFFICE, doing="draft a bulletin")
     settings = runtime(kernel).settings
     # The statistics are what the whole log says now; 503 (not 500) when they cannot catch up.
-    await require_caught_up(kernel, "the round's statistics", ("notify_directory",), timeout=10)
+    await require_caught_up(kernel, "the round's statistics", (DirectoryProjection.name,), timeout=10)
 
-    def compute(conn: Any) -> BulletinContent:
+    def compute(conn: Connection) -> BulletinContent:
         rnd = conn.execute(select(rounds).where(rounds.c.id == body.round_id)).mappings().first()
         if rnd is None:
             raise InvalidCommand(f"no round {body.round_id}", field="round_id")
@@ -86,37 +84,36 @@ async def draft(body: DraftBulletin, ctx: Command, request: Request) -> dict[str
         return b.compute_content(rows, names, body.round_id, rnd["name"], title, settings.issuer_name, body.intro,
                                  settings.poor_rate_percent)
 
-    content = await _read(request, compute)
+    content = await query(kernel, compute)
     bid = body.bulletin_id or derived_id("bulletin", ctx.command_id)[:32]
     result = await kernel.commands.run(b.bulletin_key(bid), ctx, lambda loaded: b.decide_draft(loaded, content))
     return {**command_answer(result, bid), "bulletin_id": bid, "content": content.model_dump(mode="json")}
 
 
 @router.get("/bulletins", summary="drafts and published bulletins (office)", dependencies=[ReadAfter])
-async def list_all(actor: CurrentActor, request: Request) -> list[dict[str, Any]]:
+async def list_all(actor: CurrentActor, kernel: KernelDep) -> list[dict[str, Any]]:
     require_role(actor, Role.OFFICE, Role.CADRE, Role.SYSTEM)
     cols = [bulletins.c[k] for k in ("id", "round_id", "status", "title", "number", "issued_on", "sequence")]
-    return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
+    return await query(kernel, lambda conn: [dict(r) for r in conn.execute(
         select(*cols).order_by(bulletins.c.sequence)).mappings()])
 
 
 @router.get("/bulletins/{bid}/preview", response_class=HTMLResponse, summary="preview a draft as HTML (office)",
             dependencies=[ReadAfter])
-async def preview(bid: PathId, actor: CurrentActor, request: Request) -> HTMLResponse:
+async def preview(bid: PathId, actor: CurrentActor, kernel: KernelDep) -> HTMLResponse:
     require_role(actor, Role.OFFICE, Role.SYSTEM)
-    raw = await _read(request, lambda conn: conn.execute(select(bulletins.c.draft).where(bulletins.c.id == bid)).scalar_one_or_none())
+    raw = await query(kernel, lambda conn: conn.execute(select(bulletins.c.draft).where(bulletins.c.id == bid)).scalar_one_or_none())
     if raw is None:
         raise NotFound(f"no bulletin {bid}")
     content = BulletinContent.model_validate_json(raw)
-    today = city_today(request.app.state.kernel.clock)
+    today = city_today(kernel.clock)
     return HTMLResponse(render_html(BulletinPublished(number=1, issued_on=today, content=content)).replace(
         "第1期", "第（待定）期（草稿预览）"))
 
 
-@router.post("/bulletins/{bid}/publish", response_model=Published, summary="publish a draft: immutable, numbered (office)")
-async def publish(bid: PathId, ctx: Command, request: Request) -> dict[str, Any]:
-    require_role(ctx.actor, Role.OFFICE)
-    kernel = request.app.state.kernel
+@router.post("/bulletins/{bid}/publish", response_model=Published, responses=COMMAND_ERRORS, summary="publish a draft: immutable, numbered (office)")
+async def publish(bid: PathId, ctx: Command, kernel: KernelDep) -> dict[str, Any]:
+    require_role(ctx.actor, Role.OFFICE, doing="publish a bulletin")
     today = city_today(kernel.clock)
     checkpoint = await _latest_checkpoint(kernel)
     result = await kernel.commands.run_multi([b.bulletin_key(bid), b.SERIES], ctx,
@@ -127,7 +124,7 @@ async def publish(bid: PathId, ctx: Command, request: Request) -> dict[str, Any]
 
 
 # ------------------------------------------------------------------- public
-async def _latest_checkpoint(kernel: Any) -> AuditCheckpointRef | None:
+async def _latest_checkpoint(kernel: Kernel) -> AuditCheckpointRef | None:
     """The audit checkpoint latest now, to print on the bulletin (none before the first one)."""
     from ducha.audit.checkpoint import last_checkpoint
     from nats.js.errors import NotFoundError
@@ -141,30 +138,30 @@ async def _latest_checkpoint(kernel: Any) -> AuditCheckpointRef | None:
     return AuditCheckpointRef(up_to_sequence=cp.up_to_sequence, chain_hash=cp.chain_hash, recorded_at=cp.recorded_at)
 
 
-async def _published(request: Request, bid: str) -> BulletinPublished:
-    found = await _read(request, lambda conn: published(conn, bid))
+async def _published(kernel: Kernel, bid: str) -> BulletinPublished:
+    found = await query(kernel, lambda conn: published(conn, bid))
     if found is None:
         raise NotFound(f"no published bulletin {bid}")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 @router.get("/public/bulletins", tags=["public"], summary="published bulletins (no sign-in)", dependencies=[ReadAfter])
-async def public_list(request: Request) -> list[dict[str, Any]]:
+async def public_list(kernel: KernelDep) -> list[dict[str, Any]]:
     cols = [bulletins.c[k] for k in ("id", "title", "number", "issued_on")]
-    return await _read(request, lambda conn: [dict(r) for r in conn.execute(  # type: ignore[no-any-return]
+    return await query(kernel, lambda conn: [dict(r) for r in conn.execute(
         select(*cols).where(bulletins.c.status == "published").order_by(bulletins.c.number)).mappings()])
 
 
 @router.get("/public/bulletins/{bid}", tags=["public"], response_class=HTMLResponse, summary="a published bulletin (HTML)",
             dependencies=[ReadAfter])
-async def public_html(bid: PathId, request: Request) -> HTMLResponse:
-    return HTMLResponse(render_html(await _published(request, bid)))
+async def public_html(bid: PathId, kernel: KernelDep) -> HTMLResponse:
+    return HTMLResponse(render_html(await _published(kernel, bid)))
 
 
 @router.get("/public/bulletins/{bid}/docx", tags=["public"], summary="a published bulletin (.docx)",
             dependencies=[ReadAfter])
-async def public_docx(bid: PathId, request: Request) -> Response:
-    published = await _published(request, bid)
+async def public_docx(bid: PathId, kernel: KernelDep) -> Response:
+    published = await _published(kernel, bid)
     return Response(await asyncio.to_thread(render_docx, published),
                     media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                     headers={"Content-Disposition": f'attachment; filename="bulletin-{published.number}.docx"'})
@@ -172,8 +169,8 @@ async def public_docx(bid: PathId, request: Request) -> Response:
 
 @router.get("/public/problems", tags=["public"], summary="problems made public by published bulletins",
             dependencies=[ReadAfter])
-async def public_problems(request: Request) -> list[dict[str, Any]]:
-    def read(conn: Any) -> list[dict[str, Any]]:
+async def public_problems(kernel: KernelDep) -> list[dict[str, Any]]:
+    def read(conn: Connection) -> list[dict[str, Any]]:
         rows = conn.execute(select(made_public).order_by(made_public.c.sequence, made_public.c.problem_id)).mappings()
         out = []
         for r in rows:  # a problem withdrawn since it was published disappears (the policy, now)
@@ -182,4 +179,4 @@ async def public_problems(request: Request) -> list[dict[str, Any]]:
                 out.append(dict(r))
         return out
 
-    return await _read(request, read)  # type: ignore[no-any-return]
+    return await query(kernel, read)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,8 +23,8 @@ from ducha.contracts.notify import (
     RankingRow,
 )
 from ducha.disclosure import may_publish
+from ducha.kernel.aggregate import AggregateState, LoadedAggregate, applies
 from ducha.kernel.errors import Conflict, NotFound
-from ducha.kernel.eventstore import LoadedAggregate
 from ducha.kernel.subjects import AggregateKey
 
 from ..directory.visibility import row_facts
@@ -83,28 +85,33 @@ def compute_content(problems: list[dict[str, Any]], unit_names: dict[str, str], 
 
 
 # ---------------------------------------------------------------- decisions
-def state(loaded: LoadedAggregate) -> tuple[BulletinContent | None, bool]:
-    content, published = None, False
-    for env in loaded.events:
-        if isinstance(env.payload, BulletinDrafted):
-            content = env.payload.content
-        elif isinstance(env.payload, BulletinPublished):
-            published = True
-    return content, published
+@dataclass
+class BulletinState(AggregateState):
+    content: BulletinContent | None = None  # the draft in force
+    published: bool = False
+
+    @applies(BulletinDrafted)
+    def _drafted(self, p: BulletinDrafted) -> None:
+        self.content = p.content
+
+    @applies(BulletinPublished)
+    def _published(self, _p: BulletinPublished) -> None:
+        self.published = True
 
 
 def decide_draft(loaded: LoadedAggregate, content: BulletinContent) -> list[DomainEvent]:
-    if state(loaded)[1]:
+    if BulletinState.of(loaded).published:
         raise Conflict("a published bulletin never changes; draft a new one")
     return [BulletinDrafted(content=content)]
 
 
 def decide_publish(loaded: dict[AggregateKey, LoadedAggregate], bid: str, issued_on: date,
-                   checkpoint: AuditCheckpointRef | None = None) -> dict[AggregateKey, list[DomainEvent]]:
-    content, published = state(loaded[bulletin_key(bid)])
+                   checkpoint: AuditCheckpointRef | None = None) -> dict[AggregateKey, Sequence[DomainEvent]]:
+    state = BulletinState.of(loaded[bulletin_key(bid)])
+    content = state.content
     if content is None:
         raise NotFound(f"no bulletin draft {bid}")
-    if published:
+    if state.published:
         raise Conflict("the bulletin is already published")
     number = loaded[SERIES].version + 1
     event = BulletinPublished(number=number, issued_on=issued_on, content=content, checkpoint=checkpoint)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nats.errors
 import nats.js.errors
@@ -33,6 +33,9 @@ from .stream import (
 )
 from .tables import outbox
 
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
+
 log = logging.getLogger("ducha.notify.dept")
 
 
@@ -47,7 +50,7 @@ def outbox_rows(engine: Engine, after: tuple[int, int], limit: int = 256) -> lis
 class DeptPublisher:
     """Copies the outbox to DUCHA_DEPT, in order, each row once; creates department consumers."""
 
-    def __init__(self, kernel: Any, consumers_per_department: int = DEFAULT_CONSUMERS, poll: float = 0.2) -> None:
+    def __init__(self, kernel: Kernel, consumers_per_department: int = DEFAULT_CONSUMERS, poll: float = 0.2) -> None:
         self.kernel = kernel
         self.count = consumers_per_department
         self.poll = poll

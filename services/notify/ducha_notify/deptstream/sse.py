@@ -13,11 +13,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from ducha.kernel.errors import InvalidCommand
 from ducha.kernel.eventstore import DeliveryGap, DeliveryTracker, subscribe_ordered
-from ducha.kernel.http import ERROR_RESPONSES, MAX_SEQUENCE, CurrentActor, PathId
+from ducha.kernel.http import MAX_SEQUENCE, QUERY_ERRORS, CurrentActor, KernelDep, PathId
 from ducha.kernel.subjects import check_token
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
@@ -25,11 +25,14 @@ from fastapi.responses import StreamingResponse
 from ..scopes import department_scope
 from .stream import DEPT_STREAM, dept_subject, ensure_dept_stream
 
-router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=ERROR_RESPONSES)
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
+
+router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=QUERY_ERRORS)
 HEARTBEAT_SECONDS = 15.0
 
 
-async def unit_events(kernel: Any, unit: str, after: int) -> AsyncGenerator[tuple[int, str, bytes] | None, None]:
+async def unit_events(kernel: Kernel, unit: str, after: int) -> AsyncGenerator[tuple[int, str, bytes] | None, None]:
     """(DUCHA_DEPT sequence, subject, disclosed bytes) of the department's events after `after`,
     live; None on idle ticks (1 s). Restarts its ordered consumer after a delivery gap, from the
     last one yielded."""
@@ -74,6 +77,7 @@ async def stream_unit(
     unit: PathId,
     actor: CurrentActor,
     request: Request,
+    kernel: KernelDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, le=MAX_SEQUENCE, description="start after this DUCHA_DEPT sequence")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="close after this many events")] = None,
@@ -86,7 +90,6 @@ async def stream_unit(
         if not last_event_id.strip().isdigit():
             raise InvalidCommand("Last-Event-ID must be a stream sequence", field="Last-Event-ID")
         start = max(start, int(last_event_id))
-    kernel = request.app.state.kernel
     # a request may come before the publisher made the stream
     await ensure_dept_stream(kernel.store.js, kernel.settings.stream_replicas)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from ducha import figures
 from ducha.contracts import DomainEvent, Envelope
@@ -23,7 +23,7 @@ from ducha.kernel.projection import Projection
 from ducha.kernel.subjects import context_filter
 from sqlalchemy import Connection, bindparam, select, update
 
-from ..batching import Rows, chunks, handler_table, on
+from ..batching import Rows, chunks
 from .tables import helpers, metadata, persons, problems, rounds, team_units, teams, units
 
 FIGURE_EVENTS = frozenset({
@@ -72,7 +72,6 @@ class DirectoryProjection(Projection):
     version = 2  # 2: per-problem figure facts
     subjects = (context_filter("intake"), context_filter("rectification"), context_filter("verification"))
     metadata = metadata
-    handlers = handler_table()
 
     def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
         self.apply_batch(conn, [event])
@@ -84,9 +83,7 @@ class DirectoryProjection(Projection):
         for event in events:
             if event.event_type in FIGURE_EVENTS:
                 self._fold(batch, event)
-            handler = self.handlers.get(type(event.payload))
-            if handler is not None:
-                handler(self, batch, event)
+            Projection.apply(self, cast(Connection, batch), event)  # the handles dispatch, onto the batch
         batch.flush()
 
     @staticmethod
@@ -101,40 +98,40 @@ class DirectoryProjection(Projection):
         batch.facts[pid] = figures.fold(before, event.payload.event_type, event.payload, event.occurred_at)
 
     # ------------------------------------------------------------- directory
-    @on(handlers, i.UnitRegistered, i.UnitUpdated)
+    @Projection.handles(i.UnitRegistered, i.UnitUpdated)
     def _unit(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         b.conn.execute(units.delete().where(units.c.id == e.aggregate_id))
         b.conn.execute(units.insert().values(id=e.aggregate_id, name=p.name, contact_name=p.contact_name,
                                              contact_email=p.contact_email))
 
-    @on(handlers, i.HelperDepartmentRegistered)
+    @Projection.handles(i.HelperDepartmentRegistered)
     def _helper(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         b.conn.execute(helpers.insert().values(id=e.aggregate_id, name=p.name, contact_name=p.contact_name,
                                                contact_email=p.contact_email))
 
-    @on(handlers, i.PersonRegistered)
+    @Projection.handles(i.PersonRegistered)
     def _person(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         b.conn.execute(persons.delete().where(persons.c.id == e.aggregate_id))
         b.conn.execute(persons.insert().values(id=e.aggregate_id, name=p.name, role=p.role.value, org_id=p.org_id,
                                                email=p.email))
 
-    @on(handlers, i.RoundOpened)
+    @Projection.handles(i.RoundOpened)
     def _round(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         b.conn.execute(rounds.insert().values(id=e.aggregate_id, name=p.name, number=p.number,
                                               yellow_days=p.yellow_days))
 
-    @on(handlers, i.TeamFormed)
+    @Projection.handles(i.TeamFormed)
     def _team(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         members = sorted({*p.member_ids, p.leader_id})
         b.conn.execute(teams.insert().values(id=e.aggregate_id, name=p.name, round_id=p.round_id,
                                              member_ids=json.dumps(members)))
 
-    @on(handlers, i.TeamAssignedToUnits)
+    @Projection.handles(i.TeamAssignedToUnits)
     def _team_units(self, b: Batch, e: Envelope[Any]) -> None:
         for unit in e.payload.unit_ids:
             b.conn.execute(team_units.delete().where(team_units.c.team_id == e.aggregate_id,
@@ -142,7 +139,7 @@ class DirectoryProjection(Projection):
             b.conn.execute(team_units.insert().values(team_id=e.aggregate_id, unit_id=unit))
 
     # -------------------------------------------------------------- problems
-    @on(handlers, i.IssueReported)
+    @Projection.handles(i.IssueReported)
     def _reported(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         b.rows.insert(e.aggregate_id, {
@@ -152,59 +149,59 @@ class DirectoryProjection(Projection):
             "overdue_count": 0, "rejected_count": 0, "rebounded": False, "effectiveness": None,
             "assessment": None, "revisit_due_on": None, "revisited": False, "figures": "{}"})
 
-    @on(handlers, i.IssueAmended)
+    @Projection.handles(i.IssueAmended)
     def _amended(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         b.rows.set(e.aggregate_id, **{k: getattr(p, k) for k in ("title", "category", "publishable")
                                       if getattr(p, k) is not None})
 
-    @on(handlers, i.IssueWithdrawn, i.IssueMarkedDuplicate)
+    @Projection.handles(i.IssueWithdrawn, i.IssueMarkedDuplicate)
     def _withdrawn(self, b: Batch, e: Envelope[Any]) -> None:
         b.rows.set(e.aggregate_id, status="withdrawn")
 
-    @on(handlers, i.IssueFedBack)
+    @Projection.handles(i.IssueFedBack)
     def _fed_back(self, b: Batch, e: Envelope[Any]) -> None:
         b.rows.set(e.aggregate_id, status="fed_back")
 
-    @on(handlers, r.DeadlineSet)
+    @Projection.handles(r.DeadlineSet)
     def _deadline(self, b: Batch, e: Envelope[Any]) -> None:
         b.rows.set(e.aggregate_id, status="rectifying", deadline=e.payload.deadline, missed_deadline=None,
                    missed_at=None)
 
-    @on(handlers, r.DeadlineMissed)
+    @Projection.handles(r.DeadlineMissed)
     def _missed(self, b: Batch, e: Envelope[Any]) -> None:
         row = b.problem(e.aggregate_id)
         if row is not None:
             b.rows.set(e.aggregate_id, missed_deadline=e.payload.deadline, missed_at=e.occurred_at,
                        overdue_count=row["overdue_count"] + 1)
 
-    @on(handlers, r.RectificationSubmitted)
+    @Projection.handles(r.RectificationSubmitted)
     def _submitted(self, b: Batch, e: Envelope[Any]) -> None:
         b.rows.set(e.aggregate_id, status="submitted", missed_deadline=None, missed_at=None, rejected_open=False)
 
-    @on(handlers, r.RectificationReopened)
+    @Projection.handles(r.RectificationReopened)
     def _reopened(self, b: Batch, e: Envelope[Any]) -> None:
         extra = {"rebounded": True} if e.payload.cause == r.ReopenCause.REBOUNDED else {}
         b.rows.set(e.aggregate_id, status="rectifying", **extra)
 
-    @on(handlers, v.RectificationRejected)
+    @Projection.handles(v.RectificationRejected)
     def _rejected(self, b: Batch, e: Envelope[Any]) -> None:
         row = b.problem(e.aggregate_id)
         if row is not None:
             b.rows.set(e.aggregate_id, status="rectifying", rejected_open=True,
                        rejected_count=row["rejected_count"] + 1)
 
-    @on(handlers, v.RectificationVerified)
+    @Projection.handles(v.RectificationVerified)
     def _verified(self, b: Batch, e: Envelope[Any]) -> None:
         p = e.payload
         b.rows.set(e.aggregate_id, status="verified", effectiveness=p.effectiveness.value, assessment=p.assessment,
                    missed_deadline=None, missed_at=None)
 
-    @on(handlers, v.ProblemWrittenOff)
+    @Projection.handles(v.ProblemWrittenOff)
     def _written_off(self, b: Batch, e: Envelope[Any]) -> None:
         b.rows.set(e.aggregate_id, status="written_off", revisit_due_on=e.payload.revisit_due_on)
 
-    @on(handlers, v.RevisitRecorded)
+    @Projection.handles(v.RevisitRecorded)
     def _revisited(self, b: Batch, e: Envelope[Any]) -> None:
         rebounded = e.payload.outcome == v.RevisitOutcome.REBOUNDED
         b.rows.set(e.aggregate_id, revisited=True, **({"rebounded": True} if rebounded else {}))

@@ -3,7 +3,6 @@ notification record ("who was warned, when") and a manual scan."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from ducha.contracts import Role
@@ -11,22 +10,25 @@ from ducha.contracts.notify import NotificationRead, TemplateUpdated
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
 from ducha.kernel.http import (
-    ERROR_RESPONSES,
+    COMMAND_ERRORS,
+    QUERY_ERRORS,
     Command,
     CommandAnswer,
     CurrentActor,
+    KernelDep,
     PathId,
     ReadAfter,
     RequestBody,
     command_answer,
     require_role,
 )
-from ducha.kernel.lookup import settled
+from ducha.kernel.lookup import facts_with_wait
 from ducha.kernel.subjects import AggregateKey
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from ..db import query, reader
 from ..directory import visibility as vis
 from . import templates as tpl
 from .domain import notification_key
@@ -34,7 +36,7 @@ from .jobs import scan
 from .queries import template
 from .tables import inbox, notifications, outbox
 
-router = APIRouter(prefix="/v1", tags=["notifications"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["notifications"], responses=QUERY_ERRORS)
 
 
 class TemplateBody(RequestBody):
@@ -42,26 +44,19 @@ class TemplateBody(RequestBody):
     body: str = Field(min_length=1, max_length=4000)
 
 
-def _read(request: Request, fn: Any) -> Any:
-    def run() -> Any:
-        with request.app.state.kernel.engine.connect() as conn:
-            return fn(conn)
-
-    return asyncio.to_thread(run)
-
 
 @router.get("/templates", summary="message templates in force (office)", dependencies=[ReadAfter])
-async def list_templates(actor: CurrentActor, request: Request) -> list[dict[str, Any]]:
+async def list_templates(actor: CurrentActor, kernel: KernelDep) -> list[dict[str, Any]]:
     require_role(actor, Role.OFFICE, Role.SYSTEM)
 
-    def read(conn: Any) -> list[dict[str, Any]]:
+    def read(conn: Connection) -> list[dict[str, Any]]:
         out = []
         for kind in tpl.DEFAULTS:
             subject, body, version = template(conn, kind)
             out.append({"kind": kind, "subject": subject, "body": body, "version": version})
         return out
 
-    return await _read(request, read)  # type: ignore[no-any-return]
+    return await query(kernel, read)
 
 
 @router.get("/templates/placeholders", summary="placeholders a template may use")
@@ -79,21 +74,21 @@ class ReadAnswer(CommandAnswer):
     read: bool
 
 
-@router.put("/templates/{kind}", response_model=TemplateAnswer, summary="replace a template (office)")
-async def update_template(kind: PathId, body: TemplateBody, ctx: Command, request: Request) -> dict[str, Any]:
+@router.put("/templates/{kind}", response_model=TemplateAnswer, responses=COMMAND_ERRORS, summary="replace a template (office)")
+async def update_template(kind: PathId, body: TemplateBody, ctx: Command, kernel: KernelDep) -> dict[str, Any]:
     require_role(ctx.actor, Role.OFFICE)
     tpl.validate(kind, body.subject, body.body)
     event = TemplateUpdated(kind=kind, subject=body.subject, body=body.body)
-    result = await request.app.state.kernel.commands.run(AggregateKey("notify", "template", kind), ctx, lambda _l: [event])
+    result = await kernel.commands.run(AggregateKey("notify", "template", kind), ctx, lambda _l: [event])
     # A template that did not change stores nothing: its version is the aggregate's as it stands.
     version = result.events[-1].aggregate_version if result.events else None
     return {**command_answer(result, kind), "kind": kind, "version": version}
 
 
 @router.get("/inbox", summary="my notifications, newest first", dependencies=[ReadAfter])
-async def my_inbox(actor: CurrentActor, request: Request,
+async def my_inbox(actor: CurrentActor, kernel: KernelDep,
                    unread: Annotated[bool, Query()] = False) -> list[dict[str, Any]]:
-    def read(conn: Any) -> list[dict[str, Any]]:
+    def read(conn: Connection) -> list[dict[str, Any]]:
         q = (select(notifications, inbox.c.read_at)
              .join(inbox, inbox.c.notification_id == notifications.c.id)
              .where(inbox.c.person_id == actor.id).order_by(notifications.c.sequence.desc()))
@@ -110,20 +105,18 @@ async def my_inbox(actor: CurrentActor, request: Request,
             out.append(item)
         return out
 
-    return await _read(request, read)  # type: ignore[no-any-return]
+    return await query(kernel, read)
 
 
-@router.post("/inbox/{nid}/read", response_model=ReadAnswer, summary="mark one of my notifications read",
+@router.post("/inbox/{nid}/read", response_model=ReadAnswer, responses=COMMAND_ERRORS, summary="mark one of my notifications read",
              dependencies=[ReadAfter])
-async def mark_read(nid: PathId, actor: CurrentActor, request: Request) -> dict[str, Any]:
-    kernel = request.app.state.kernel
+async def mark_read(nid: PathId, actor: CurrentActor, kernel: KernelDep) -> dict[str, Any]:
 
-    def mine() -> bool:
-        with kernel.engine.connect() as conn:
-            return conn.execute(select(inbox.c.person_id).where(
-                inbox.c.notification_id == nid, inbox.c.person_id == actor.id)).first() is not None
+    def mine(conn: Connection) -> str | None:
+        return conn.execute(select(inbox.c.person_id).where(
+            inbox.c.notification_id == nid, inbox.c.person_id == actor.id)).scalar_one_or_none()
 
-    await settled(kernel, mine, bool, f"no notification {nid} in your inbox")
+    await facts_with_wait(kernel, reader(kernel, mine), what=f"no notification {nid} in your inbox")
     # Marking read is idempotent by nature: one command id per notification and person.
     ctx = CommandContext(actor, derived_id("notify-read", nid, actor.id))
     result = await kernel.commands.run(
@@ -133,13 +126,13 @@ async def mark_read(nid: PathId, actor: CurrentActor, request: Request) -> dict[
 
 @router.get("/notifications", summary="the record: what was sent to whom, when (office, cadre)",
             dependencies=[ReadAfter])
-async def notification_record(actor: CurrentActor, request: Request,
+async def notification_record(actor: CurrentActor, kernel: KernelDep,
                               problem_id: Annotated[str | None, Query()] = None,
                               kind: Annotated[str | None, Query()] = None,
                               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
     require_role(actor, Role.OFFICE, Role.CADRE, Role.SYSTEM)
 
-    def read(conn: Any) -> list[dict[str, Any]]:
+    def read(conn: Connection) -> list[dict[str, Any]]:
         q = select(notifications).order_by(notifications.c.sequence).limit(limit)
         if problem_id:
             q = q.where(notifications.c.problem_id == problem_id)
@@ -151,12 +144,11 @@ async def notification_record(actor: CurrentActor, request: Request,
             out.append({**dict(row), "deliveries": [dict(x) for x in deliveries]})
         return out
 
-    return await _read(request, read)  # type: ignore[no-any-return]
+    return await query(kernel, read)
 
 
 @router.post("/notify/scan", summary="run the escalation / revisit / digest scan now (office, system)")
-async def run_scan(actor: CurrentActor, request: Request) -> dict[str, int]:
+async def run_scan(actor: CurrentActor, kernel: KernelDep) -> dict[str, int]:
     require_role(actor, Role.OFFICE, Role.SYSTEM)
-    kernel = request.app.state.kernel
     # 503 in the error format (never 500) when the directory cannot catch up within a read wait
     return {"requested": await scan(kernel, catch_up_seconds=max(kernel.settings.read_wait_seconds, 1.0))}

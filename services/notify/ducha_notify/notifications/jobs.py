@@ -4,11 +4,11 @@ digests become notifications, once per cause (see `reactions.request_notificatio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ducha.kernel.calendar import city_time
+from ducha.kernel.jobs import periodic
 from ducha.kernel.lookup import require_caught_up
 from sqlalchemy import select
 
@@ -71,9 +71,9 @@ async def scan(kernel: Kernel, now: datetime | None = None, catch_up_seconds: fl
     return count
 
 
-async def scan_job(kernel: Kernel) -> None:
-    """The scan every `scan_interval_seconds` (run under the "scan" lease: one instance scans)."""
-    while True:
-        with contextlib.suppress(Exception):
-            await scan(kernel)
-        await asyncio.sleep(runtime(kernel).settings.scan_interval_seconds)
+async def _scan_now(kernel: Kernel) -> None:
+    await scan(kernel)
+
+
+# every `scan_interval_seconds`, run by app.py under the "scan" lease (one instance scans)
+scan_job = periodic("notify-scan", lambda kernel: runtime(kernel).settings.scan_interval_seconds, _scan_now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ducha.contracts import SYSTEM_ACTOR, DomainEvent, Envelope
 from ducha.contracts.notify import NotificationRequested
@@ -28,10 +28,13 @@ from .domain import TRIGGERS, notification_key, payload_values
 from .queries import template
 from .recipients import GROUPS, select_recipients
 
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
+
 log = logging.getLogger("ducha.notify.reminders")
 
 
-async def request_notification(kernel: Any, cause: str, kind: str, *, unit_id: str | None = None,
+async def request_notification(kernel: Kernel, cause: str, kind: str, *, unit_id: str | None = None,
                                team_id: str | None = None, problem_id: str | None = None,
                                helper_id: str | None = None, values: dict[str, Any] | None = None,
                                recipients_kind: str | None = None, causation_id: str | None = None) -> bool:
@@ -69,7 +72,7 @@ class Reminders(Reaction):
     name = "notify_reminders"
     subjects = tuple(event_type_filter(t) for t in TRIGGERS)
 
-    async def react(self, kernel: Any, event: Envelope[DomainEvent]) -> None:
+    async def react(self, kernel: Kernel, event: Envelope[DomainEvent]) -> None:
         if not await kernel.wait_for(event.sequence, timeout=5.0):
             raise NotYetVisible("the directory has not caught up yet")
         values = payload_values(event.payload)

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ducha.contracts import SYSTEM_ACTOR
 from ducha.contracts.notify import Channel, NotificationFailed, NotificationSent, WebhookFormat
@@ -28,6 +28,9 @@ from .domain import notification_key
 from .mail import ChannelUnconfigured
 from .queries import pending
 
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
+
 log = logging.getLogger("ducha.notify.sender")
 MAX_PARALLEL = 16
 
@@ -37,7 +40,7 @@ class Permanent(Exception):
 
 
 class NotificationSender:
-    def __init__(self, kernel: Any, rt: Runtime) -> None:
+    def __init__(self, kernel: Kernel, rt: Runtime) -> None:
         self.kernel = kernel
         self.rt = rt
         self.wake = asyncio.Event()

@@ -20,13 +20,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import nats.js.errors
 from ducha.contracts import SYSTEM_ACTOR, DomainEvent
 from ducha.contracts.notify import WebhookDeadLettered, WebhookDeliveryAttempted
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
+from ducha.kernel.jobs import run_every
+from ducha.kernel.lookup import read
 
 from ..deptstream.stream import DEPT_STREAM, dept_subject
 from ..leases import Leases
@@ -35,12 +37,16 @@ from ..settings import NotifySettings
 from . import formats
 from .domain import SubscriptionState, delivery_id, subscription_key
 from .outbound import SEAL_BROKEN, AllowList, Outcome, Poster
+from .queries import active_subscription_ids
 from .sealing import SealBroken, subscription_secret
+
+if TYPE_CHECKING:
+    from ducha.kernel.service import Kernel
 
 log = logging.getLogger("ducha.notify.webhooks")
 
 
-async def next_event(kernel: Any, department: str, after: int) -> tuple[int, str, bytes] | None:
+async def next_event(kernel: Kernel, department: str, after: int) -> tuple[int, str, bytes] | None:
     """(DUCHA_DEPT sequence, event type, disclosed bytes) of the department's next event."""
     try:  # a leader read (STREAM.MSG.GET next_by_subj), never a possibly stale follower
         raw = await kernel.store.js.get_msg(DEPT_STREAM, seq=after + 1, subject=dept_subject(department), next=True)
@@ -51,7 +57,7 @@ async def next_event(kernel: Any, department: str, after: int) -> tuple[int, str
 
 
 class WebhookWorker:
-    def __init__(self, kernel: Any, subscription_id: str, settings: NotifySettings, key: bytes,
+    def __init__(self, kernel: Kernel, subscription_id: str, settings: NotifySettings, key: bytes,
                  allow: AllowList) -> None:
         self.kernel = kernel
         self.id = subscription_id
@@ -148,7 +154,7 @@ class WebhookDispatcher:
     """Starts and stops one worker per active subscription (from the subscriptions projection).
     Among several instances, a worker runs only where its subscription's lease is held."""
 
-    def __init__(self, kernel: Any, settings: NotifySettings, key: bytes, allow: AllowList, leases: Leases) -> None:
+    def __init__(self, kernel: Kernel, settings: NotifySettings, key: bytes, allow: AllowList, leases: Leases) -> None:
         self.kernel = kernel
         self.settings = settings
         self.key = key
@@ -162,28 +168,28 @@ class WebhookDispatcher:
                 worker.wake.set()
 
     async def run(self) -> None:
-        from .queries import active_subscription_ids
-
+        """Every `poll_seconds`: a worker for each active subscription, none for the others."""
         try:
-            while True:
-                active = await asyncio.to_thread(active_subscription_ids, self.kernel.engine)
-                for sid in active:
-                    current = self.workers.get(sid)
-                    if current is None or current[1].done():
-                        if current is not None and current[1].done() and not current[1].cancelled():
-                            exc = current[1].exception()
-                            if exc is not None:
-                                log.error("webhook worker %s stopped: %r; restarting", sid, exc)
-                        worker = WebhookWorker(self.kernel, sid, self.settings, self.key, self.allow)
-                        task = asyncio.create_task(self.leases.hold(f"webhook.{sid}", worker.run), name=f"webhook:{sid}")
-                        self.workers[sid] = (worker, task)
-                for sid in list(self.workers):
-                    if sid not in active:
-                        self.workers.pop(sid)[1].cancel()
-                await asyncio.sleep(self.settings.poll_seconds)
+            await run_every("notify-webhook-workers", self.settings.poll_seconds, self.reconcile)
         finally:
             tasks = [task for _worker, task in self.workers.values()]
             for task in tasks:
                 task.cancel()
             if tasks:
                 await asyncio.wait(tasks, timeout=5)
+
+    async def reconcile(self) -> None:
+        active = await read(active_subscription_ids, self.kernel.engine)
+        for sid in active:
+            current = self.workers.get(sid)
+            if current is None or current[1].done():
+                if current is not None and current[1].done() and not current[1].cancelled():
+                    exc = current[1].exception()
+                    if exc is not None:
+                        log.error("webhook worker %s stopped: %r; restarting", sid, exc)
+                worker = WebhookWorker(self.kernel, sid, self.settings, self.key, self.allow)
+                task = asyncio.create_task(self.leases.hold(f"webhook.{sid}", worker.run), name=f"webhook:{sid}")
+                self.workers[sid] = (worker, task)
+        for sid in list(self.workers):
+            if sid not in active:
+                self.workers.pop(sid)[1].cancel()

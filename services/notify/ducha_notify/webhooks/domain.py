@@ -1,10 +1,10 @@
-"""The webhook subscription aggregate: state folded from its events and pure decisions."""
+"""The webhook subscription aggregate, pure: its state (the kernel's aggregate idiom) and decisions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ducha.contracts import DomainEvent, Envelope
+from ducha.contracts import DomainEvent
 from ducha.contracts.notify import (
     SubscriptionCancelled,
     SubscriptionRegistered,
@@ -13,9 +13,9 @@ from ducha.contracts.notify import (
     WebhookFormat,
     WebhookReplayRequested,
 )
+from ducha.kernel.aggregate import AggregateState, LoadedAggregate, applies
 from ducha.kernel.clock import derived_id
 from ducha.kernel.errors import Conflict, NotFound
-from ducha.kernel.eventstore import LoadedAggregate
 from ducha.kernel.subjects import AggregateKey
 
 from .sealing import open_sealed
@@ -32,15 +32,13 @@ def delivery_id(subscription_id: str, generation: int, sequence: int) -> str:
 
 
 @dataclass
-class SubscriptionState:
-    id: str
-    unit_id: str = ""
+class SubscriptionState(AggregateState):
     url: str = ""  # redacted (v2) or, for a v1 registration, in clear
+    unit_id: str = ""
     sealed_url: str = ""
     event_types: tuple[str, ...] = ()
     format: WebhookFormat = WebhookFormat.JSON
     reminders: bool = True
-    exists: bool = False
     cancelled: bool = False
     generation: int = 0
     cursor: int = 0  # every wanted event up to here is delivered or dead-lettered
@@ -53,29 +51,29 @@ class SubscriptionState:
     def wants(self, event_type: str) -> bool:
         return not self.event_types or event_type in self.event_types
 
-    @classmethod
-    def of(cls, loaded: LoadedAggregate) -> SubscriptionState:
-        state = cls(loaded.key.aggregate_id)
-        for env in loaded.events:
-            state.apply(env)
-        return state
+    @applies(SubscriptionRegistered)
+    def _registered(self, p: SubscriptionRegistered) -> None:
+        self.unit_id, self.url, self.format, self.sealed_url = p.unit_id, p.url, p.format, p.sealed_url
+        self.event_types, self.reminders, self.cursor = p.event_types, p.reminders, p.start_after
 
-    def apply(self, env: Envelope[DomainEvent]) -> None:
-        p = env.payload
-        if isinstance(p, SubscriptionRegistered):
-            self.exists, self.unit_id, self.url, self.format = True, p.unit_id, p.url, p.format
-            self.sealed_url = p.sealed_url
-            self.event_types, self.reminders, self.cursor = p.event_types, p.reminders, p.start_after
-        elif isinstance(p, SubscriptionCancelled):
-            self.cancelled = True
-        elif isinstance(p, WebhookReplayRequested):
-            self.generation, self.cursor = p.generation, p.from_sequence - 1
-            self.attempts = {}
-        elif isinstance(p, WebhookDeliveryAttempted):
-            self.attempts[p.delivery_id] = max(self.attempts.get(p.delivery_id, 0), p.attempt)
-            if p.ok and p.generation == self.generation:
-                self.cursor = max(self.cursor, p.source_sequence)
-        elif isinstance(p, WebhookDeadLettered) and p.generation == self.generation:
+    @applies(SubscriptionCancelled)
+    def _cancelled(self, _p: SubscriptionCancelled) -> None:
+        self.cancelled = True
+
+    @applies(WebhookReplayRequested)
+    def _replay(self, p: WebhookReplayRequested) -> None:
+        self.generation, self.cursor = p.generation, p.from_sequence - 1
+        self.attempts = {}
+
+    @applies(WebhookDeliveryAttempted)
+    def _attempted(self, p: WebhookDeliveryAttempted) -> None:
+        self.attempts[p.delivery_id] = max(self.attempts.get(p.delivery_id, 0), p.attempt)
+        if p.ok and p.generation == self.generation:
+            self.cursor = max(self.cursor, p.source_sequence)
+
+    @applies(WebhookDeadLettered)
+    def _dead(self, p: WebhookDeadLettered) -> None:
+        if p.generation == self.generation:
             self.cursor = max(self.cursor, p.source_sequence)
 
 
