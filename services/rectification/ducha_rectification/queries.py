@@ -7,15 +7,18 @@ yellow_days is stored) rather than stored: filters and paging by light stay exac
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from ducha.contracts import Actor, Role
 from ducha.disclosure import ProblemScope, Viewer, problem_scope
-from ducha.kernel.errors import Forbidden
+from ducha.kernel.errors import Forbidden, InvalidCommand
 from ducha.kernel.scope import ProblemColumns, problem_conditions
-from sqlalchemy import Engine, and_, case, func, literal, or_, select
+from sqlalchemy import Date, Engine, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from .tables import extensions, helps, problems, reminders, rounds, teams, timeline, units
@@ -69,35 +72,38 @@ def _force(wanted: LedgerFilter, name: str, value: str | None) -> LedgerFilter:
     return LedgerFilter(**{**wanted.__dict__, name: value})
 
 
-def _ledger_select(today: date, f: LedgerFilter, scope: ProblemScope) -> Any:
-    lit = light_expr(today).label("light")
-    query = (
-        select(problems, lit, units.c.name.label("unit_name"), teams.c.name.label("team_name"),
-               rounds.c.name.label("round_name"))
-        .select_from(problems.outerjoin(units, units.c.unit_id == P.unit_id)
-                     .outerjoin(teams, teams.c.team_id == P.team_id)
-                     .outerjoin(rounds, rounds.c.round_id == P.round_id))
-        .where(P.fed_back.is_(True))  # the ledger starts at feedback (交办)
-    )
+def _conditions(today: date, f: LedgerFilter, scope: ProblemScope) -> list[ColumnElement[bool]]:
+    """The ledger's WHERE clause (on the problems table alone: no join needed to filter or count)."""
+    where: list[ColumnElement[bool]] = [P.fed_back.is_(True)]  # the ledger starts at feedback (交办)
     for name in ("unit_id", "team_id", "round_id", "status", "severity"):
         value = getattr(f, name)
         if value is not None:
-            query = query.where(getattr(P, name) == value)
+            where.append(getattr(P, name) == value)
     if f.light is not None:
-        query = query.where(light_expr(today) == f.light)
+        where.append(light_expr(today) == f.light)
     if f.q:
-        query = query.where(or_(P.title.contains(f.q, autoescape=True),
-                                P.supervision_no.contains(f.q, autoescape=True)))
+        where.append(or_(P.title.contains(f.q, autoescape=True), P.supervision_no.contains(f.q, autoescape=True)))
     if not f.include_closed:
-        query = query.where(P.intake_status == "reported")
+        where.append(P.intake_status == "reported")
     cols = ProblemColumns(
         unit_id=P.unit_id, team_id=P.team_id, disclosed=and_(P.fed_back.is_(True), P.intake_status == "reported"),
         helper=lambda helper: P.problem_id.in_(select(helps.c.problem_id).where(helps.c.helper_id == helper)))
-    query = query.where(*problem_conditions(scope, cols))
+    where.extend(problem_conditions(scope, cols))
     if f.pending is not None:  # only problems still being rectified wait for anyone
-        query = query.where(_pending(f.pending, scope.helper_id), P.status.in_(("awaiting_commitment", "rectifying",
-                                                                                "submitted")))
-    return query
+        where += [_pending(f.pending, scope.helper_id),
+                  P.status.in_(("awaiting_commitment", "rectifying", "submitted"))]
+    return where
+
+
+def _full_rows(today: date) -> Any:
+    """Ledger lines with their names, for rows chosen by the caller's WHERE."""
+    return (
+        select(problems, light_expr(today).label("light"), units.c.name.label("unit_name"),
+               teams.c.name.label("team_name"), rounds.c.name.label("round_name"))
+        .select_from(problems.outerjoin(units, units.c.unit_id == P.unit_id)
+                     .outerjoin(teams, teams.c.team_id == P.team_id)
+                     .outerjoin(rounds, rounds.c.round_id == P.round_id))
+    )
 
 
 def _pending(kind: str, helper_id: str | None) -> ColumnElement[bool]:
@@ -112,18 +118,75 @@ def _pending(kind: str, helper_id: str | None) -> ColumnElement[bool]:
     return P.problem_id.in_(select(helps.c.problem_id).where(mine, helps.c.reports == 0))
 
 
-def ledger(engine: Engine, today: date, f: LedgerFilter, scope: ProblemScope, limit: int, offset: int
-           ) -> tuple[list[dict[str, Any]], int]:
-    base = _ledger_select(today, f, scope)
-    rank = case((light_expr(today) == "red", 0), (light_expr(today) == "yellow", 1),
-                (light_expr(today) == "green", 2), else_=3)
-    # Red first, then yellow, then by deadline: what needs attention comes first.
-    page = base.order_by(rank, P.deadline.is_(None), P.deadline, P.problem_id).limit(limit).offset(offset)
-    count = select(func.count()).select_from(base.subquery())
+NO_DEADLINE = date(9999, 12, 31)  # sorts after every deadline: "no deadline" comes last
+
+
+def _sort_keys(today: date) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """Red first, then yellow, green, closed; within each by deadline (none last); then by id."""
+    light = light_expr(today)
+    rank = case((light == "red", 0), (light == "yellow", 1), (light == "green", 2), else_=3)
+    return rank, func.coalesce(P.deadline, literal(NO_DEADLINE, Date))
+
+
+def encode_cursor(rank: int, due: date, problem_id: str) -> str:
+    raw = json.dumps([rank, due.isoformat(), problem_id], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, date, str]:
+    try:
+        rank, due, problem_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return int(rank), date.fromisoformat(due), str(problem_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCommand("cursor is not one this service handed out", field="cursor") from exc
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+
+
+def ledger(engine: Engine, today: date, f: LedgerFilter, scope: ProblemScope, limit: int, offset: int = 0,
+           cursor: str | None = None, count: bool = True) -> Page:
+    """One page of the ledger: after `cursor` (keyset: the same cost at any depth) or at `offset`.
+
+    The page's keys are chosen on the problems table alone (sort keys computed per row, a top-N
+    sort, no join), then only those rows are read in full with their names."""
+    where = _conditions(today, f, scope)
+    rank, due = _sort_keys(today)
+    keys = select(P.problem_id, rank.label("rank"), due.label("due")).where(*where)
+    if cursor is not None:
+        r, d, pid = decode_cursor(cursor)
+        keys = keys.where(or_(rank > r, and_(rank == r, or_(due > d, and_(due == d, P.problem_id > pid)))))
+    elif offset:
+        keys = keys.offset(offset)
+    keys = keys.order_by(rank, due, P.problem_id).limit(limit)
     with engine.connect() as conn:
-        total = int(conn.execute(count).scalar_one())
-        rows = [ledger_row(r._mapping, today) for r in conn.execute(page)]
-    return rows, total
+        total = int(conn.execute(select(func.count()).select_from(problems).where(*where)).scalar_one()) if count else -1
+        chosen = conn.execute(keys).all()
+        order = {k.problem_id: i for i, k in enumerate(chosen)}
+        full = conn.execute(_full_rows(today).where(P.problem_id.in_(list(order)))).all() if order else []
+    rows = [ledger_row(r._mapping, today) for r in sorted(full, key=lambda r: order[r.problem_id])]
+    last = chosen[-1] if len(chosen) == limit else None
+    return Page(rows, total, encode_cursor(int(last.rank), _as_date(last.due), last.problem_id) if last else None)
+
+
+def ledger_pages(engine: Engine, today: date, f: LedgerFilter, scope: ProblemScope, page: int = 2000
+                 ) -> Iterator[dict[str, Any]]:
+    """Every ledger line, read in keyset pages (bounded memory, e.g. for the Excel export)."""
+    cursor: str | None = None
+    while True:
+        got = ledger(engine, today, f, scope, page, cursor=cursor, count=False)
+        yield from got.rows
+        if got.next_cursor is None:
+            return
+        cursor = got.next_cursor
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 DONE = ("accepted", "written_off")
@@ -156,7 +219,7 @@ def ledger_row(m: Any, today: date) -> dict[str, Any]:
 
 def problem_detail(engine: Engine, today: date, problem_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
-        row = conn.execute(_ledger_select(today, LedgerFilter(), ProblemScope(everything=True)).where(P.problem_id == problem_id)).first()
+        row = conn.execute(_full_rows(today).where(P.problem_id == problem_id, P.fed_back.is_(True))).first()
         if row is None:
             return None
         detail = ledger_row(row._mapping, today)

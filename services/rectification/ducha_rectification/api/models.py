@@ -139,6 +139,8 @@ class LedgerPage(BaseModel):
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page (keyset "
+                                    "paging: the same cost at any depth); null on the last page")
     today: date
 
 

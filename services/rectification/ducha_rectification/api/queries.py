@@ -4,16 +4,19 @@ and the Excel export. Every query takes ?min_sequence= to read a write it just m
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Annotated, Literal
 from urllib.parse import quote
 
 from ducha.kernel.errors import NotFound
 from ducha.kernel.http import MAX_PAGE, CurrentActor, Offset, PathId, ReadAfter
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 
 from ..domain.access import refuse_public, require_view
-from ..export import ledger_workbook
-from ..queries import LedgerFilter, ledger, problem_detail, scope_filter
+from ..export import write_ledger_workbook
+from ..queries import LedgerFilter, ledger, ledger_pages, problem_detail, scope_filter
 from ..repository import read_facts, read_helper_ids
 from ..timeutil import today as city_today
 from .common import QUERY_ERRORS, kernel_of
@@ -24,7 +27,6 @@ router = APIRouter(prefix="/v1", tags=["rectification queries"], responses=QUERY
 Status = Literal["awaiting_commitment", "rectifying", "submitted", "accepted", "written_off", "withdrawn",
                  "duplicate"]
 Pending = Literal["extension", "help", "help_report", "reminder"]
-EXPORT_LIMIT = 20_000
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -51,29 +53,46 @@ Filter = Annotated[LedgerFilter, Depends(_filter)]
 async def get_ledger(
     actor: CurrentActor, request: Request, f: Filter,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50, offset: Offset = 0,
+    cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page: "
+                                        "the next page at the same cost at any depth (offset is then ignored)")
+                      ] = None,
 ) -> LedgerPage:
     kernel = kernel_of(request)
     wanted, scope = scope_filter(actor, f)
     today = city_today(kernel.clock)
-    rows, total = await asyncio.to_thread(ledger, kernel.engine, today, wanted, scope, limit, offset)
-    return LedgerPage.model_validate({"items": rows, "total": total, "limit": limit, "offset": offset,
+    page = await asyncio.to_thread(ledger, kernel.engine, today, wanted, scope, limit, offset, cursor)
+    return LedgerPage.model_validate({"items": page.rows, "total": page.total, "limit": limit,
+                                      "offset": 0 if cursor else offset, "next_cursor": page.next_cursor,
                                       "today": today})
 
 
-@router.get("/ledger.xlsx", summary="the same ledger as an Excel file (Chinese headers)",
-            response_class=Response, responses={200: {"content": {XLSX: {}}}})
+@router.get("/ledger.xlsx", summary="the same ledger as an Excel file (Chinese headers), streamed",
+            response_class=StreamingResponse, responses={200: {"content": {XLSX: {}}}})
 async def export_ledger(
     actor: CurrentActor, request: Request, f: Filter,
-) -> Response:
+) -> StreamingResponse:
     kernel = kernel_of(request)
     wanted, scope = scope_filter(actor, f)
     today = city_today(kernel.clock)
-    rows, _total = await asyncio.to_thread(ledger, kernel.engine, today, wanted, scope, EXPORT_LIMIT, 0)
-    body = await asyncio.to_thread(ledger_workbook, rows, today)
+    # Rows read in keyset pages and written row by row to a temporary file, then sent in chunks:
+    # memory stays bounded for any number of rows.
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _chunks once sent (or below on error)
+    try:
+        await asyncio.to_thread(write_ledger_workbook, ledger_pages(kernel.engine, today, wanted, scope), today, spool)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
     name = f"整改台账-{today.isoformat()}.xlsx"
-    return Response(body, media_type=XLSX, headers={
+    return StreamingResponse(_chunks(spool), media_type=XLSX, headers={
         "Content-Disposition": f"attachment; filename=\"ledger-{today.isoformat()}.xlsx\"; "
                                f"filename*=UTF-8''{quote(name)}"})
+
+
+def _chunks(spool: IO[bytes], size: int = 256 * 1024) -> Iterator[bytes]:
+    with spool:
+        while chunk := spool.read(size):
+            yield chunk
 
 
 @router.get("/problems/{problem_id}", summary="one problem's rectification: ledger line, extensions, "
