@@ -5,17 +5,25 @@ Deadlines, progress, dispatch check-ins, reminders, help, extensions, overdue wa
 
 from __future__ import annotations
 
+from ducha.kernel.runtime import Kernel
 from ducha.kernel.service import ServiceSpec
 from ducha.kernel.service import create_app as create_service_app
 from fastapi import FastAPI
 
 from .api import commands, queries
-from .projection import RectificationProjection
+from .jobs import warning_scan
 from .reactions import ReopenOnRejectionOrRebound
-from .warnings import warnings_job
+from .read.projection import RectificationProjection
+from .settings import KEY, RectificationSettings
 
 
-def spec() -> ServiceSpec:
+def spec(settings: RectificationSettings | None = None) -> ServiceSpec:
+    """The service; its settings are read from the environment here (at app creation) unless given."""
+    chosen = settings or RectificationSettings()
+
+    async def startup(kernel: Kernel) -> None:
+        kernel.extras[KEY] = chosen
+
     return ServiceSpec(
         name="rectification",
         title="Ducha rectification (整改)",
@@ -25,7 +33,8 @@ def spec() -> ServiceSpec:
         projections=lambda: (RectificationProjection(),),
         routers=lambda: (commands.router, queries.router),
         reactions=lambda: (ReopenOnRejectionOrRebound(),),
-        background=(warnings_job,),
+        background=(warning_scan,),
+        startup=startup,
     )
 
 

@@ -1,9 +1,8 @@
 """The return path: verification's rejection (审核不通过) or a rebound found on revisit (反弹) reopens
-the problem here, with the reasons, so the unit must rectify again."""
+the problem here, with the reasons, so the unit must rectify again. The projection already shows the
+reopen at the verification event's sequence; this event makes it the aggregate's own."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from ducha.contracts import SYSTEM_ACTOR, DomainEvent, Envelope
 from ducha.contracts import rectification as rc
@@ -11,9 +10,10 @@ from ducha.contracts import verification as vf
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext
 from ducha.kernel.reaction import Reaction
+from ducha.kernel.runtime import Kernel
 from ducha.kernel.subjects import AggregateKey, event_type_filter
 
-from .domain.state import fold
+from .domain.state import ProblemState
 from .domain.submission import reopen
 
 
@@ -24,7 +24,7 @@ class ReopenOnRejectionOrRebound(Reaction):
         event_type_filter("RevisitRecorded", "verification"),
     )
 
-    async def react(self, kernel: Any, event: Envelope[DomainEvent]) -> None:
+    async def react(self, kernel: Kernel, event: Envelope[DomainEvent]) -> None:
         p = event.payload
         if isinstance(p, vf.RectificationRejected):
             cause, reasons = rc.ReopenCause.REJECTED, tuple(p.reasons)
@@ -40,4 +40,4 @@ class ReopenOnRejectionOrRebound(Reaction):
             correlation_id=event.correlation_id, causation_id=source,
         )
         key = AggregateKey("rectification", "problem", event.aggregate_id, event.unit_id)
-        await kernel.commands.run(key, ctx, lambda loaded: reopen(fold(loaded), cause, reasons, source))
+        await kernel.commands.run(key, ctx, lambda loaded: reopen(ProblemState.of(loaded), cause, reasons, source))

@@ -83,9 +83,9 @@ class Upstream:
             fed_back_at=self.kernel.clock.now()), who=TEAM1)
 
     def today(self) -> date:
-        from ducha_rectification.timeutil import today
+        from ducha.kernel.calendar import city_today
 
-        return today(self.kernel.clock)
+        return city_today(self.kernel.clock)
 
     # ------------------------------------------------------------ verification
     def vkey(self, pid: str, unit: str = "U1") -> AggregateKey:

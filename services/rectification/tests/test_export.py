@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote
 
-from ducha_rectification.warnings import tick
+from ducha_rectification.jobs import tick
 from openpyxl import load_workbook
 from rect_support import OFFICE, TEAM1, UNIT1, Client, Upstream
 

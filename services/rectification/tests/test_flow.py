@@ -186,7 +186,7 @@ async def _reached(runner: ReactionRunner, sequence: int) -> bool:
 async def test_a_rebound_long_after_write_off_asks_for_a_new_deadline_not_a_red_light(
     svc: Any, up: Upstream, http: Client
 ) -> None:
-    from ducha_rectification.warnings import tick
+    from ducha_rectification.jobs import tick
 
     await up.problem("P1")
     assert (await http.commit("P1", up.today() + timedelta(days=10))).status_code == 200

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from ducha.testing.plugin import drop_schema, fresh_database_url, run_service
 from ducha_rectification.app import spec
-from ducha_rectification.queries import light_expr
-from ducha_rectification.tables import problems
-from ducha_rectification.warnings import light, tick
+from ducha_rectification.domain.lights import light
+from ducha_rectification.jobs import tick
+from ducha_rectification.read.queries import light_expr
+from ducha_rectification.read.tables import problems
 from rect_support import OFFICE, UNIT1, Client, Upstream, clock
 
 D = date(2026, 3, 20)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ducha.kernel.clock import derived_id
-from ducha.kernel.http import Command, PathId, ReadAfter
-from fastapi import APIRouter, Request
+from ducha.kernel.http import COMMAND_ERRORS, Command, KernelDep, PathId, ReadAfter
+from fastapi import APIRouter
 
 from ..domain import deadlines, submission, work
 from ..domain.access import (
@@ -13,7 +13,7 @@ from ..domain.access import (
     require_responsible_unit,
     require_team_or_office,
 )
-from .common import COMMAND_ERRORS, run_on_problem
+from .common import run_on_problem
 from .models import (
     AcknowledgeReminder,
     AssignHelper,
@@ -39,91 +39,91 @@ HELPER = require_helper_role
 
 
 @router.post("/deadline", summary="unit: commit, revise, or reset after reopen the deadline (整改时限)")
-async def set_deadline(problem_id: PathId, body: SetDeadline, ctx: Command, request: Request) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: deadlines.set_deadline(
+async def set_deadline(problem_id: PathId, body: SetDeadline, ctx: Command, kernel: KernelDep) -> CommandResponse:
+    return await run_on_problem(kernel, ctx, problem_id, UNIT, lambda f, s, t: deadlines.set_deadline(
         f, s, t, body.deadline, body.plan, body.reason))
 
 
 @router.post("/deadline/required", summary="team/office: require a shorter deadline (severe problems)")
-async def require_shorter(problem_id: PathId, body: RequireShorterDeadline, ctx: Command, request: Request
+async def require_shorter(problem_id: PathId, body: RequireShorterDeadline, ctx: Command, kernel: KernelDep
                           ) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: deadlines.require_shorter(
+    return await run_on_problem(kernel, ctx, problem_id, TEAM, lambda f, s, t: deadlines.require_shorter(
         f, s, t, body.deadline, body.reason))
 
 
 @router.post("/extensions", summary="unit: request an extension (id = the request id)")
-async def request_extension(problem_id: PathId, body: RequestExtension, ctx: Command, request: Request
+async def request_extension(problem_id: PathId, body: RequestExtension, ctx: Command, kernel: KernelDep
                             ) -> CommandResponse:
     rid = derived_id("extension", ctx.command_id)  # a retried request names the same request
-    return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: deadlines.request_extension(
+    return await run_on_problem(kernel, ctx, problem_id, UNIT, lambda f, s, t: deadlines.request_extension(
         f, s, t, rid, body.requested_deadline, body.reason), result_id=rid)
 
 
 @router.post("/extensions/{request_id}/grant", summary="team/office: grant an extension (sets the deadline)")
 async def grant_extension(problem_id: PathId, request_id: PathId, body: GrantExtension, ctx: Command,
-                          request: Request) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: deadlines.grant_extension(
+                          kernel: KernelDep) -> CommandResponse:
+    return await run_on_problem(kernel, ctx, problem_id, TEAM, lambda f, s, t: deadlines.grant_extension(
         f, s, t, request_id, body.new_deadline, body.note))
 
 
 @router.post("/extensions/{request_id}/refuse", summary="team/office: refuse an extension")
 async def refuse_extension(problem_id: PathId, request_id: PathId, body: RefuseExtension, ctx: Command,
-                           request: Request) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: deadlines.refuse_extension(
+                           kernel: KernelDep) -> CommandResponse:
+    return await run_on_problem(kernel, ctx, problem_id, TEAM, lambda f, s, t: deadlines.refuse_extension(
         f, s, request_id, body.reason))
 
 
 @router.post("/progress", summary="unit: report progress (整改进展)")
-async def report_progress(problem_id: PathId, body: ReportProgress, ctx: Command, request: Request
+async def report_progress(problem_id: PathId, body: ReportProgress, ctx: Command, kernel: KernelDep
                           ) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: work.report_progress(
+    return await run_on_problem(kernel, ctx, problem_id, UNIT, lambda f, s, t: work.report_progress(
         f, s, body.percent, body.text, body.evidence))
 
 
 @router.post("/dispatches", summary="team/office: record a dispatch check-in (调度) or unannounced visit (暗访)")
-async def record_dispatch(problem_id: PathId, body: RecordDispatch, ctx: Command, request: Request
+async def record_dispatch(problem_id: PathId, body: RecordDispatch, ctx: Command, kernel: KernelDep
                           ) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: work.record_dispatch(
+    return await run_on_problem(kernel, ctx, problem_id, TEAM, lambda f, s, t: work.record_dispatch(
         f, s, t, body.kind, body.findings, body.visited_on, body.evidence))
 
 
 @router.post("/reminders", summary="team/office: remind or correct (提醒/纠正); id = the reminder id")
-async def issue_reminder(problem_id: PathId, body: IssueReminder, ctx: Command, request: Request
+async def issue_reminder(problem_id: PathId, body: IssueReminder, ctx: Command, kernel: KernelDep
                          ) -> CommandResponse:
     rid = derived_id("reminder", ctx.command_id)
-    return await run_on_problem(request, ctx, problem_id, TEAM, lambda f, s, t: work.issue_reminder(
+    return await run_on_problem(kernel, ctx, problem_id, TEAM, lambda f, s, t: work.issue_reminder(
         f, s, rid, body.kind, body.text), result_id=rid)
 
 
 @router.post("/reminders/{reminder_id}/acknowledge", summary="unit: acknowledge a reminder")
 async def acknowledge_reminder(problem_id: PathId, reminder_id: PathId, body: AcknowledgeReminder, ctx: Command,
-                               request: Request) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: work.acknowledge_reminder(
+                               kernel: KernelDep) -> CommandResponse:
+    return await run_on_problem(kernel, ctx, problem_id, UNIT, lambda f, s, t: work.acknowledge_reminder(
         f, s, reminder_id, body.note))
 
 
 @router.post("/help", summary="unit: ask for help with a difficulty (督帮一体); id = the help id")
-async def request_help(problem_id: PathId, body: RequestHelp, ctx: Command, request: Request) -> CommandResponse:
+async def request_help(problem_id: PathId, body: RequestHelp, ctx: Command, kernel: KernelDep) -> CommandResponse:
     hid = derived_id("help", ctx.command_id)
-    return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: work.request_help(
+    return await run_on_problem(kernel, ctx, problem_id, UNIT, lambda f, s, t: work.request_help(
         f, s, hid, body.difficulty), result_id=hid)
 
 
 @router.post("/help/{help_id}/assign", summary="office: assign a helper department (市直相关单位)")
-async def assign_helper(problem_id: PathId, help_id: PathId, body: AssignHelper, ctx: Command, request: Request
+async def assign_helper(problem_id: PathId, help_id: PathId, body: AssignHelper, ctx: Command, kernel: KernelDep
                         ) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, OFFICE, lambda f, s, t: work.assign_helper(
+    return await run_on_problem(kernel, ctx, problem_id, OFFICE, lambda f, s, t: work.assign_helper(
         f, s, help_id, body.helper_id, body.helper_name, body.note))
 
 
 @router.post("/help/{help_id}/report", summary="helper: report what it did (到位不越位)")
-async def report_help(problem_id: PathId, help_id: PathId, body: ReportHelp, ctx: Command, request: Request
+async def report_help(problem_id: PathId, help_id: PathId, body: ReportHelp, ctx: Command, kernel: KernelDep
                       ) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, HELPER, lambda f, s, t: work.report_help(
+    return await run_on_problem(kernel, ctx, problem_id, HELPER, lambda f, s, t: work.report_help(
         f, s, ctx.actor, help_id, body.text))
 
 
 @router.post("/submission", summary="unit: submit the rectification with evidence, for review")
-async def submit(problem_id: PathId, body: Submit, ctx: Command, request: Request) -> CommandResponse:
-    return await run_on_problem(request, ctx, problem_id, UNIT, lambda f, s, t: submission.submit(
+async def submit(problem_id: PathId, body: Submit, ctx: Command, kernel: KernelDep) -> CommandResponse:
+    return await run_on_problem(kernel, ctx, problem_id, UNIT, lambda f, s, t: submission.submit(
         f, s, body.description, body.evidence))

@@ -1,5 +1,5 @@
 """The rectification state of one problem, folded from its own aggregate's events (never from the
-projection: decisions must see every event the server has accepted)."""
+projection: decisions must see every event the server has accepted): `ProblemState.of(loaded)`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from enum import StrEnum
 
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts import rectification as ev
-from ducha.kernel.eventstore import LoadedAggregate
-
-from ..timeutil import local_date
+from ducha.kernel.aggregate import AggregateState, applies
+from ducha.kernel.calendar import local_date
 
 
 class Phase(StrEnum):
@@ -35,7 +34,7 @@ class Help:
 
 
 @dataclass
-class ProblemState:
+class ProblemState(AggregateState):
     phase: Phase = Phase.AWAITING_COMMITMENT
     deadline: date | None = None
     submission_no: int = 0
@@ -55,58 +54,78 @@ class ProblemState:
     def pending_extension(self) -> Extension | None:
         return next((x for x in self.extensions.values() if x.status == "pending"), None)
 
-    def apply(self, env: Envelope[DomainEvent]) -> None:
-        p = env.payload
-        if isinstance(p, ev.DeadlineSet):
-            self.deadline = p.deadline
-            if self.phase == Phase.AWAITING_COMMITMENT:
-                self.phase = Phase.RECTIFYING
-            if p.change == ev.DeadlineChange.RESET_AFTER_REOPEN:
-                self.deadline_since_reopen = True
-        elif isinstance(p, ev.ExtensionRequested):
-            self.extensions[p.request_id] = Extension(p.request_id, p.requested_deadline)
-        elif isinstance(p, ev.ExtensionGranted):
-            self.extensions[p.request_id].status = "granted"
-        elif isinstance(p, ev.ExtensionRefused):
-            self.extensions[p.request_id].status = "refused"
-        elif isinstance(p, ev.ProgressReported):
-            self.progress = p.percent
-        elif isinstance(p, ev.ReminderIssued):
-            self.reminders[p.reminder_id] = False
-        elif isinstance(p, ev.ReminderAcknowledged):
-            self.reminders[p.reminder_id] = True
-        elif isinstance(p, ev.HelpRequested):
-            self.helps[p.help_id] = Help(p.help_id)
-        elif isinstance(p, ev.HelperAssigned):
-            self.helps[p.help_id].helper_id = p.helper_id
-        elif isinstance(p, ev.HelpReported):
-            self.helps[p.help_id].reports += 1
-        elif isinstance(p, ev.RectificationSubmitted):
-            self.phase = Phase.SUBMITTED
-            self.submission_no = p.submission_no
-        elif isinstance(p, ev.RectificationReopened):
-            self.reopened_on = local_date(env.occurred_at)
-            if self.deadline is not None and self.deadline < self.reopened_on:
-                # The old deadline belonged to the finished cycle (e.g. a rebound months after the
-                # write-off): it must not turn red now; the unit commits a new one (reset_after_reopen).
-                self.deadline = None
-                self.phase = Phase.AWAITING_COMMITMENT
-            else:
-                self.phase = Phase.RECTIFYING
-            self.last_reopen_seq = env.sequence
-            self.reopen_reasons = tuple(p.reasons)
-            self.deadline_since_reopen = False
-        elif isinstance(p, ev.DeadlineApproaching):
-            self.warned_yellow.add(p.deadline)
-        elif isinstance(p, ev.DeadlineMissed):
-            self.warned_red.add(p.deadline)
-        elif isinstance(p, ev.DeadlineCommitmentMissed):
-            self.commitment_missed.add(p.commit_deadline_by)
-        # DispatchRecorded changes nothing a later decision depends on.
+    @applies(ev.DeadlineSet)
+    def _deadline_set(self, p: ev.DeadlineSet) -> None:
+        self.deadline = p.deadline
+        if self.phase == Phase.AWAITING_COMMITMENT:
+            self.phase = Phase.RECTIFYING
+        if p.change == ev.DeadlineChange.RESET_AFTER_REOPEN:
+            self.deadline_since_reopen = True
 
+    @applies(ev.ExtensionRequested)
+    def _ext_requested(self, p: ev.ExtensionRequested) -> None:
+        self.extensions[p.request_id] = Extension(p.request_id, p.requested_deadline)
 
-def fold(loaded: LoadedAggregate) -> ProblemState:
-    state = ProblemState()
-    for env in loaded.events:
-        state.apply(env)
-    return state
+    @applies(ev.ExtensionGranted)
+    def _ext_granted(self, p: ev.ExtensionGranted) -> None:
+        self.extensions[p.request_id].status = "granted"
+
+    @applies(ev.ExtensionRefused)
+    def _ext_refused(self, p: ev.ExtensionRefused) -> None:
+        self.extensions[p.request_id].status = "refused"
+
+    @applies(ev.ProgressReported)
+    def _progress(self, p: ev.ProgressReported) -> None:
+        self.progress = p.percent
+
+    @applies(ev.ReminderIssued)
+    def _reminder(self, p: ev.ReminderIssued) -> None:
+        self.reminders[p.reminder_id] = False
+
+    @applies(ev.ReminderAcknowledged)
+    def _reminder_ack(self, p: ev.ReminderAcknowledged) -> None:
+        self.reminders[p.reminder_id] = True
+
+    @applies(ev.HelpRequested)
+    def _help(self, p: ev.HelpRequested) -> None:
+        self.helps[p.help_id] = Help(p.help_id)
+
+    @applies(ev.HelperAssigned)
+    def _helper(self, p: ev.HelperAssigned) -> None:
+        self.helps[p.help_id].helper_id = p.helper_id
+
+    @applies(ev.HelpReported)
+    def _help_report(self, p: ev.HelpReported) -> None:
+        self.helps[p.help_id].reports += 1
+
+    @applies(ev.RectificationSubmitted)
+    def _submitted(self, p: ev.RectificationSubmitted) -> None:
+        self.phase = Phase.SUBMITTED
+        self.submission_no = p.submission_no
+
+    @applies(ev.RectificationReopened)
+    def _reopened(self, p: ev.RectificationReopened, env: Envelope[DomainEvent]) -> None:
+        self.reopened_on = local_date(env.occurred_at)
+        if self.deadline is not None and self.deadline < self.reopened_on:
+            # The old deadline belonged to the finished cycle (e.g. a rebound months after the
+            # write-off): it must not turn red now; the unit commits a new one (reset_after_reopen).
+            self.deadline = None
+            self.phase = Phase.AWAITING_COMMITMENT
+        else:
+            self.phase = Phase.RECTIFYING
+        self.last_reopen_seq = env.sequence
+        self.reopen_reasons = tuple(p.reasons)
+        self.deadline_since_reopen = False
+
+    @applies(ev.DeadlineApproaching)
+    def _yellow(self, p: ev.DeadlineApproaching) -> None:
+        self.warned_yellow.add(p.deadline)
+
+    @applies(ev.DeadlineMissed)
+    def _red(self, p: ev.DeadlineMissed) -> None:
+        self.warned_red.add(p.deadline)
+
+    @applies(ev.DeadlineCommitmentMissed)
+    def _commit_missed(self, p: ev.DeadlineCommitmentMissed) -> None:
+        self.commitment_missed.add(p.commit_deadline_by)
+    # DispatchRecorded changes nothing a later decision depends on.

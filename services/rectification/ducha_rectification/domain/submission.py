@@ -7,9 +7,9 @@ from datetime import date
 from ducha.contracts import DomainEvent
 from ducha.contracts import rectification as ev
 from ducha.contracts.common import EvidenceRef
+from ducha.kernel.calendar import add_working_days
 from ducha.kernel.errors import Conflict, InvalidCommand
 
-from ..timeutil import add_working_days
 from .facts import ProblemFacts
 from .guards import accepted, ensure_open, written_off
 from .state import Phase, ProblemState

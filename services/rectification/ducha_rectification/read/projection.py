@@ -2,7 +2,8 @@
 reported and fed back), this context's own events (the ledger columns), and verification's outcomes
 (accepted, written off, and the return path: a rejection or a rebound reopens the problem's row).
 
-Set-based: a batch of events is applied to the problems' rows in memory (one SELECT for the rows the
+Dispatch by `@Projection.handles`; the handlers take the batch (rows in memory) instead of the
+connection. Set-based: a batch of events is applied to the problems' rows in memory (one SELECT for the rows the
 batch touches), then each row is written once (one executemany per shape of change); the other
 tables' statements are queued in log order and sent in runs of the same statement. Every statement
 is built once at import, so the kernel's fast path (`ducha.kernel.fastsql`) compiles it once.
@@ -15,7 +16,7 @@ event: then the row follows the reopen's own date, as the aggregate does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,13 +24,13 @@ from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts import intake as ik
 from ducha.contracts import rectification as rc
 from ducha.contracts import verification as vf
+from ducha.kernel.calendar import add_working_days, local_date
 from ducha.kernel.projection import Projection, ProjectionError
 from ducha.kernel.subjects import context_filter
 from sqlalchemy import Connection, bindparam, select, update
 
-from .domain.facts import DEFAULT_COMMIT_DAYS, DEFAULT_MAX_DAYS, DEFAULT_SEVERE_MAX_DAYS, DEFAULT_YELLOW_DAYS
+from ..domain.facts import DEFAULT_COMMIT_DAYS, DEFAULT_MAX_DAYS, DEFAULT_SEVERE_MAX_DAYS, DEFAULT_YELLOW_DAYS
 from .tables import extensions, helps, metadata, problems, reminders, rounds, teams, timeline, units
-from .timeutil import add_working_days, local_date
 
 P = problems.c
 VERIFICATION_PROBLEMS = "ducha.ev.verification.*.problem.*.*"
@@ -132,18 +133,6 @@ class _Batch:
             conn.execute(_insert_timeline, self.timeline)
 
 
-Handler = Callable[[Any, _Batch, Envelope[Any], Any], None]
-_HANDLERS: dict[type[DomainEvent], Handler] = {}
-
-
-def _handles(*types: type[DomainEvent]) -> Callable[[Handler], Handler]:
-    def mark(fn: Handler) -> Handler:
-        for t in types:
-            _HANDLERS[t] = fn
-        return fn
-    return mark
-
-
 class RectificationProjection(Projection):
     name = "rectification_ledger"
     version = 3  # 2: supervision_no; 3: reopen at the verification event (reopen_source, reopened_on)
@@ -163,7 +152,7 @@ class RectificationProjection(Projection):
     def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
         batch = _Batch(conn, events, self._policies)
         for e in events:
-            handler = _HANDLERS.get(type(e.payload))
+            handler = self._kernel_dispatch.get(type(e.payload))  # @Projection.handles
             if handler is not None:
                 handler(self, batch, e, e.payload)
             if e.aggregate_type == "problem" and e.context in ("rectification", "verification"):
@@ -176,7 +165,7 @@ class RectificationProjection(Projection):
         batch.flush()
 
     # ------------------------------------------------------------ intake
-    @_handles(ik.RoundOpened)
+    @Projection.handles(ik.RoundOpened)
     def _round_opened(self, b: _Batch, e: Envelope[Any], p: ik.RoundOpened) -> None:
         self._policies[e.aggregate_id] = (p.yellow_days, p.max_rectification_days,
                                           p.severe_max_rectification_days, p.deadline_commit_days)
@@ -185,24 +174,24 @@ class RectificationProjection(Projection):
             "max_days": p.max_rectification_days, "severe_max_days": p.severe_max_rectification_days,
             "commit_days": p.deadline_commit_days, "closed": False}))
 
-    @_handles(ik.RoundClosed)
+    @Projection.handles(ik.RoundClosed)
     def _round_closed(self, b: _Batch, e: Envelope[Any], p: Any) -> None:
         b.ops.append((_round_closed, {"k": e.aggregate_id}))
 
-    @_handles(ik.TeamFormed)
+    @Projection.handles(ik.TeamFormed)
     def _team_formed(self, b: _Batch, e: Envelope[Any], p: ik.TeamFormed) -> None:
         b.ops.append((_insert_team, {"team_id": e.aggregate_id, "round_id": p.round_id, "name": p.name,
                                      "leader_id": p.leader_id, "leader_name": p.leader_name}))
 
-    @_handles(ik.UnitRegistered)
+    @Projection.handles(ik.UnitRegistered)
     def _unit_registered(self, b: _Batch, e: Envelope[Any], p: ik.UnitRegistered) -> None:
         b.ops.append((_insert_unit, {"unit_id": e.aggregate_id, "name": p.name}))
 
-    @_handles(ik.UnitUpdated)
+    @Projection.handles(ik.UnitUpdated)
     def _unit_updated(self, b: _Batch, e: Envelope[Any], p: ik.UnitUpdated) -> None:
         b.ops.append((_unit_updated, {"k": e.aggregate_id, "v_name": p.name}))
 
-    @_handles(ik.IssueReported)
+    @Projection.handles(ik.IssueReported)
     def _reported(self, b: _Batch, e: Envelope[Any], p: ik.IssueReported) -> None:
         if e.unit_id is None:
             raise ProjectionError(f"problem {e.aggregate_id} has no unit")
@@ -227,7 +216,7 @@ class RectificationProjection(Projection):
         }
         b.created.add(e.aggregate_id)
 
-    @_handles(ik.IssueAmended)
+    @Projection.handles(ik.IssueAmended)
     def _amended(self, b: _Batch, e: Envelope[Any], p: ik.IssueAmended) -> None:
         row = b.row(e)
         if row is None:
@@ -237,17 +226,17 @@ class RectificationProjection(Projection):
             if value is not None:
                 b.change(e, row, **{name: getattr(value, "value", value)})
 
-    @_handles(ik.IssueWithdrawn)
+    @Projection.handles(ik.IssueWithdrawn)
     def _withdrawn(self, b: _Batch, e: Envelope[Any], p: Any) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, intake_status="withdrawn", status="withdrawn")
 
-    @_handles(ik.IssueMarkedDuplicate)
+    @Projection.handles(ik.IssueMarkedDuplicate)
     def _duplicate(self, b: _Batch, e: Envelope[Any], p: Any) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, intake_status="duplicate", status="duplicate")
 
-    @_handles(ik.IssueFedBack)
+    @Projection.handles(ik.IssueFedBack)
     def _fed_back(self, b: _Batch, e: Envelope[Any], p: ik.IssueFedBack) -> None:
         row = b.row(e, required=True)
         assert row is not None
@@ -258,7 +247,7 @@ class RectificationProjection(Projection):
                  max_deadline=p.max_deadline, fed_back_at=p.fed_back_at)
 
     # ------------------------------------------------------ rectification
-    @_handles(rc.DeadlineSet)
+    @Projection.handles(rc.DeadlineSet)
     def _deadline_set(self, b: _Batch, e: Envelope[Any], p: rc.DeadlineSet) -> None:
         row = b.row(e, required=True)
         assert row is not None
@@ -268,13 +257,13 @@ class RectificationProjection(Projection):
                  deadline_changes=row["deadline_changes"] + 1, postponements=row["postponements"] + later,
                  plan=row["plan"] if p.plan == "" else p.plan)  # an empty plan keeps the previous one
 
-    @_handles(rc.ProgressReported)
+    @Projection.handles(rc.ProgressReported)
     def _progress(self, b: _Batch, e: Envelope[Any], p: rc.ProgressReported) -> None:
         row = b.row(e, required=True)
         assert row is not None
         b.change(e, row, progress=p.percent, last_progress_at=e.occurred_at)
 
-    @_handles(rc.ExtensionRequested)
+    @Projection.handles(rc.ExtensionRequested)
     def _ext_requested(self, b: _Batch, e: Envelope[Any], p: rc.ExtensionRequested) -> None:
         b.ops.append((_insert_extension, {
             "request_id": p.request_id, "problem_id": e.aggregate_id, "requested_deadline": p.requested_deadline,
@@ -282,11 +271,11 @@ class RectificationProjection(Projection):
         if (row := b.row(e)) is not None:
             b.change(e, row, pending_extension_id=p.request_id)
 
-    @_handles(rc.ExtensionGranted)
+    @Projection.handles(rc.ExtensionGranted)
     def _ext_granted(self, b: _Batch, e: Envelope[Any], p: rc.ExtensionGranted) -> None:
         self._ext_decided(b, e, p.request_id, "granted", p.new_deadline, p.note)
 
-    @_handles(rc.ExtensionRefused)
+    @Projection.handles(rc.ExtensionRefused)
     def _ext_refused(self, b: _Batch, e: Envelope[Any], p: rc.ExtensionRefused) -> None:
         self._ext_decided(b, e, p.request_id, "refused", None, p.reason)
 
@@ -298,7 +287,7 @@ class RectificationProjection(Projection):
         if (row := b.row(e)) is not None:
             b.change(e, row, pending_extension_id=None)
 
-    @_handles(rc.ReminderIssued)
+    @Projection.handles(rc.ReminderIssued)
     def _reminder_issued(self, b: _Batch, e: Envelope[Any], p: rc.ReminderIssued) -> None:
         b.ops.append((_insert_reminder, {
             "reminder_id": p.reminder_id, "problem_id": e.aggregate_id, "kind": p.kind.value, "text": p.text,
@@ -306,18 +295,18 @@ class RectificationProjection(Projection):
         if (row := b.row(e)) is not None:
             b.change(e, row, open_reminders=row["open_reminders"] + 1)
 
-    @_handles(rc.ReminderAcknowledged)
+    @Projection.handles(rc.ReminderAcknowledged)
     def _reminder_ack(self, b: _Batch, e: Envelope[Any], p: rc.ReminderAcknowledged) -> None:
         b.ops.append((_reminder_ack, {"k": p.reminder_id, "v_acknowledged_at": e.occurred_at, "v_note": p.note}))
         if (row := b.row(e)) is not None:
             b.change(e, row, open_reminders=row["open_reminders"] - 1)
 
-    @_handles(rc.DispatchRecorded)
+    @Projection.handles(rc.DispatchRecorded)
     def _dispatch(self, b: _Batch, e: Envelope[Any], p: rc.DispatchRecorded) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, dispatch_count=row["dispatch_count"] + 1, last_dispatch_on=p.visited_on)
 
-    @_handles(rc.HelpRequested)
+    @Projection.handles(rc.HelpRequested)
     def _help_requested(self, b: _Batch, e: Envelope[Any], p: rc.HelpRequested) -> None:
         if e.unit_id is None:
             raise ProjectionError(f"help request {p.help_id} has no unit")
@@ -325,22 +314,22 @@ class RectificationProjection(Projection):
             "help_id": p.help_id, "problem_id": e.aggregate_id, "unit_id": e.unit_id, "difficulty": p.difficulty,
             "requested_at": e.occurred_at, "reports": 0}))
 
-    @_handles(rc.HelperAssigned)
+    @Projection.handles(rc.HelperAssigned)
     def _helper_assigned(self, b: _Batch, e: Envelope[Any], p: rc.HelperAssigned) -> None:
         b.ops.append((_helper_assigned, {"k": p.help_id, "v_helper_id": p.helper_id,
                                          "v_helper_name": p.helper_name, "v_assigned_at": e.occurred_at}))
 
-    @_handles(rc.HelpReported)
+    @Projection.handles(rc.HelpReported)
     def _help_reported(self, b: _Batch, e: Envelope[Any], p: rc.HelpReported) -> None:
         b.ops.append((_help_reported, {"k": p.help_id, "v_last_report": p.text}))
 
-    @_handles(rc.RectificationSubmitted)
+    @Projection.handles(rc.RectificationSubmitted)
     def _submitted(self, b: _Batch, e: Envelope[Any], p: rc.RectificationSubmitted) -> None:
         row = b.row(e, required=True)
         assert row is not None
         b.change(e, row, status="submitted", submission_no=p.submission_no, submitted_at=e.occurred_at)
 
-    @_handles(rc.RectificationReopened)
+    @Projection.handles(rc.RectificationReopened)
     def _reopened(self, b: _Batch, e: Envelope[Any], p: rc.RectificationReopened) -> None:
         row = b.row(e, required=True)
         assert row is not None
@@ -352,38 +341,38 @@ class RectificationProjection(Projection):
             return
         self._reopen(b, e, row, p.cause, tuple(p.reasons), None)
 
-    @_handles(rc.DeadlineApproaching)
+    @Projection.handles(rc.DeadlineApproaching)
     def _yellow(self, b: _Batch, e: Envelope[Any], p: rc.DeadlineApproaching) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, yellow_for=p.deadline)
 
-    @_handles(rc.DeadlineMissed)
+    @Projection.handles(rc.DeadlineMissed)
     def _red(self, b: _Batch, e: Envelope[Any], p: rc.DeadlineMissed) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, red_for=p.deadline)
 
-    @_handles(rc.DeadlineCommitmentMissed)
+    @Projection.handles(rc.DeadlineCommitmentMissed)
     def _commit_missed(self, b: _Batch, e: Envelope[Any], p: Any) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, commitment_missed=True)
 
     # ------------------------------------------------------- verification
     # Unknown problems are ignored here: another context's event is not ours to dead-letter.
-    @_handles(vf.RectificationVerified)
+    @Projection.handles(vf.RectificationVerified)
     def _verified(self, b: _Batch, e: Envelope[Any], p: Any) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, status="accepted", accepted_seq=e.sequence)
 
-    @_handles(vf.ProblemWrittenOff)
+    @Projection.handles(vf.ProblemWrittenOff)
     def _written_off(self, b: _Batch, e: Envelope[Any], p: vf.ProblemWrittenOff) -> None:
         if (row := b.row(e)) is not None:
             b.change(e, row, status="written_off", written_off_seq=e.sequence, ledger_no=p.ledger_no)
 
-    @_handles(vf.RectificationRejected)
+    @Projection.handles(vf.RectificationRejected)
     def _rejected(self, b: _Batch, e: Envelope[Any], p: vf.RectificationRejected) -> None:
         self._verification_reopen(b, e, rc.ReopenCause.REJECTED, tuple(p.reasons))
 
-    @_handles(vf.RevisitRecorded)
+    @Projection.handles(vf.RevisitRecorded)
     def _revisited(self, b: _Batch, e: Envelope[Any], p: vf.RevisitRecorded) -> None:
         if p.outcome == vf.RevisitOutcome.REBOUNDED:
             self._verification_reopen(b, e, rc.ReopenCause.REBOUNDED, (p.findings,))

@@ -1,4 +1,4 @@
-"""Warnings (红黄绿灯): the pure light rules, and the job that turns crossings into events.
+"""Warnings (红黄绿灯) as events: the periodic scan that turns crossings into events.
 
 Crossing into yellow (DeadlineApproaching), into red (DeadlineMissed) and missing the commitment date
 (DeadlineCommitmentMissed) are found by scanning state, not by timers, so a moment that passed while
@@ -9,53 +9,28 @@ a restart or a second instance writes nothing more: once per deadline.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import os
 from datetime import date
 from typing import Any
 
 from ducha.contracts import SYSTEM_ACTOR
+from ducha.kernel.calendar import city_today
 from ducha.kernel.clock import derived_id
 from ducha.kernel.commands import CommandContext, CommandResult
+from ducha.kernel.jobs import periodic
+from ducha.kernel.lookup import read
+from ducha.kernel.runtime import Kernel
 from ducha.kernel.subjects import AggregateKey
 from sqlalchemy import Date, Engine, and_, bindparam, false, or_, select
 
-from .domain.state import fold
+from .domain.state import ProblemState
 from .domain.submission import commitment_missed, deadline_warning
-from .repository import facts_from_row
-from .tables import problems
-from .timeutil import today as city_today
+from .read.queries import facts_from_row
+from .read.tables import problems
+from .settings import settings_of
 
 log = logging.getLogger("ducha.rectification.warnings")
 
-GREEN, YELLOW, RED = "green", "yellow", "red"
-OPEN_STATUSES = ("awaiting_commitment", "rectifying")
-INTERVAL_ENV = "DUCHA_RECTIFICATION_WARNING_INTERVAL_SECONDS"
-DEFAULT_INTERVAL = 60.0
-
-
-def light(status: str, deadline: date | None, yellow_days: int, commit_deadline_by: date | None,
-          today: date) -> str | None:
-    """None when nothing is due (submitted, accepted, written off, withdrawn). Without a committed
-    deadline the light follows the commitment date: red once it passed, green before."""
-    if status not in OPEN_STATUSES:
-        return None
-    if deadline is None:
-        return RED if commit_deadline_by is not None and today > commit_deadline_by else GREEN
-    left = (deadline - today).days
-    if left < 0:
-        return RED
-    return YELLOW if left <= yellow_days else GREEN
-
-
-def days_left(deadline: date | None, today: date) -> int | None:
-    """Days until the deadline (0 = due today); negative = days overdue."""
-    return None if deadline is None else (deadline - today).days
-
-
-# ----------------------------------------------------------------------------- the scan
 P = problems.c
 _TODAY: Any = bindparam("today", type_=Date)
 _candidates = select(
@@ -84,22 +59,22 @@ def _scan(engine: Engine, today: date) -> list[Any]:
         return list(conn.execute(_candidates, {"today": today}))
 
 
-async def tick(kernel: Any) -> list[CommandResult]:
+async def tick(kernel: Kernel) -> list[CommandResult]:
     """One scan: append every warning that is due now. Returns the commands that wrote events."""
     today = city_today(kernel.clock)
     written: list[CommandResult] = []
-    for row in await asyncio.to_thread(_scan, kernel.engine, today):
+    for row in await read(_scan, kernel.engine, today):
         facts = facts_from_row(row)
         key = AggregateKey("rectification", "problem", row.problem_id, row.unit_id)
         if row.status == "awaiting_commitment":
             due: date = row.commit_deadline_by
             cid = derived_id("commitment-missed", row.problem_id, due.isoformat())
-            decide: Any = lambda loaded, f=facts, d=due: commitment_missed(f, fold(loaded), today, d)
+            decide: Any = lambda loaded, f=facts, d=due: commitment_missed(f, ProblemState.of(loaded), today, d)
         else:
             deadline: date = row.deadline
             kind = "red" if deadline < today else "yellow"
             cid = derived_id(kind, row.problem_id, deadline.isoformat())
-            decide = lambda loaded, f=facts, d=deadline: deadline_warning(f, fold(loaded), today, d)
+            decide = lambda loaded, f=facts, d=deadline: deadline_warning(f, ProblemState.of(loaded), today, d)
         try:
             result = await kernel.commands.run(key, CommandContext(SYSTEM_ACTOR, cid), decide)
         except Exception as exc:  # noqa: BLE001 - one problem must not stop the scan of the others
@@ -110,22 +85,12 @@ async def tick(kernel: Any) -> list[CommandResult]:
     return written
 
 
-def interval_seconds() -> float:
-    raw = os.environ.get(INTERVAL_ENV)
-    return float(raw) if raw else DEFAULT_INTERVAL
 
 
-async def warnings_job(kernel: Any) -> None:
-    """Background loop: scan at start (catching moments missed while down), then every interval."""
-    interval = interval_seconds()
-    for runner in kernel.runners.values():
-        with contextlib.suppress(Exception):
-            await runner.catch_up(timeout=30)
-    while True:
-        try:
-            await tick(kernel)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - keep scanning; the next tick retries
-            log.error("warning scan failed: %r", exc)
-        await asyncio.sleep(interval)
+async def _tick(kernel: Kernel) -> None:
+    await tick(kernel)
+
+
+# At start (catching moments missed while down, on a caught-up view), then every interval.
+warning_scan = periodic("warning-scan", lambda k: settings_of(k).warning_interval_seconds, _tick,
+                        catch_up_first=True)

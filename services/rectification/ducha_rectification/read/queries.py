@@ -15,14 +15,16 @@ from datetime import date
 from typing import Any
 
 from ducha.contracts import Actor, Role
+from ducha.contracts.common import Severity
 from ducha.disclosure import ProblemScope, Viewer, problem_scope
 from ducha.kernel.errors import Forbidden, InvalidCommand
 from ducha.kernel.scope import ProblemColumns, problem_conditions
-from sqlalchemy import Date, Engine, and_, case, func, literal, or_, select
+from sqlalchemy import Date, Engine, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
+from ..domain.facts import ProblemFacts
+from ..domain.lights import OPEN_STATUSES, days_left
 from .tables import extensions, helps, problems, reminders, rounds, teams, timeline, units
-from .warnings import OPEN_STATUSES, days_left
 
 P = problems.c
 
@@ -238,3 +240,34 @@ def problem_detail(engine: Engine, today: date, problem_id: str) -> dict[str, An
 
 def _rows(conn: Any, query: Any) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+# ------------------------------------------------------------- facts for commands
+_facts = select(
+    P.problem_id, P.unit_id, P.team_id, P.round_id, P.title, P.severity, P.intake_status, P.fed_back,
+    P.commit_deadline_by, P.max_deadline, P.yellow_days, P.max_days, P.severe_max_days, P.written_off_seq,
+    P.accepted_seq, P.deadline_commit_days,
+).where(P.problem_id == bindparam("pid"))
+_helpers = select(helps.c.helper_id).where(helps.c.problem_id == bindparam("pid"), helps.c.helper_id.is_not(None))
+
+
+def facts_from_row(row: Any) -> ProblemFacts:
+    return ProblemFacts(
+        problem_id=row.problem_id, unit_id=row.unit_id, team_id=row.team_id, round_id=row.round_id,
+        title=row.title, severity=Severity(row.severity), intake_status=row.intake_status,
+        fed_back=bool(row.fed_back), commit_deadline_by=row.commit_deadline_by, max_deadline=row.max_deadline,
+        yellow_days=row.yellow_days, max_rectification_days=row.max_days,
+        severe_max_rectification_days=row.severe_max_days, written_off_seq=row.written_off_seq,
+        accepted_seq=row.accepted_seq, deadline_commit_days=row.deadline_commit_days,
+    )
+
+
+def read_facts(engine: Engine, problem_id: str) -> ProblemFacts | None:
+    with engine.connect() as conn:
+        row = conn.execute(_facts, {"pid": problem_id}).first()
+    return facts_from_row(row) if row is not None else None
+
+
+def read_helper_ids(engine: Engine, problem_id: str) -> set[str]:
+    with engine.connect() as conn:
+        return {r[0] for r in conn.execute(_helpers, {"pid": problem_id})}
