@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from .clisettings import child_environment, cli_settings, service_port
 from .clisupport import DEFAULT_NATS_PORT, CliError, OneLineParser, run_command, service_settings
 from .clisupport import data_dir as _cli_data_dir
 from .contracts.base import Actor, Role
@@ -46,11 +46,11 @@ def _data_dir(args: argparse.Namespace) -> Path:
 def cmd_run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     data_dir.mkdir(parents=True, exist_ok=True)
-    nats_port = int(args.nats_port or os.environ.get("DUCHA_NATS_PORT", DEFAULT_NATS_PORT))
+    nats_port = int(args.nats_port or cli_settings().nats_port or DEFAULT_NATS_PORT)
     specs = service_specs()
     ports = {}
     for name, spec in specs.items():
-        port = int(os.environ.get(f"DUCHA_{name.upper()}_PORT", spec.default_port))
+        port = service_port(name, spec.default_port)
         if not port_is_free(port, args.host):
             print(
                 f"error: port {port} for service '{name}' is already in use; set "
@@ -67,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except PortInUseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    env = dict(os.environ)
+    env = child_environment()
     env.update(DUCHA_NATS_URL=server.url, DUCHA_DATA_DIR=str(data_dir))
     if args.demo:
         for spec in specs.values():
@@ -122,8 +122,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             pid = child.proc.pid if child.proc else "?"
             print(f"  {child.name:<13} http://{args.host}:{port}   "
                   f"(API docs: http://{args.host}:{port}/docs, pid {pid})")
-        if os.environ.get("DUCHA_DEV_CLOCK_OFFSET"):
-            print(f"  development clock: every service runs {os.environ['DUCHA_DEV_CLOCK_OFFSET']} "
+        offset = cli_settings().dev_clock_offset
+        if offset:
+            print(f"  development clock: every service runs {offset} "
                   "off the real time (DUCHA_DEV_CLOCK_OFFSET)")
         for name, spec in specs.items():
             if spec.run_banner is not None and name in ports:

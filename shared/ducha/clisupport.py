@@ -13,11 +13,12 @@ Settings, in order of precedence:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
+
+from .clisettings import cli_settings, service_nats_url_set
 
 DEFAULT_NATS_PORT = 4322  # not 4222: Debian's own nats-server often sits there
 CONNECT_TIMEOUT_SECONDS = 3.0
@@ -36,7 +37,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def nats_port() -> int:
-    raw = os.environ.get("DUCHA_NATS_PORT") or str(DEFAULT_NATS_PORT)
+    raw = cli_settings().nats_port or str(DEFAULT_NATS_PORT)
     try:
         port = int(raw)
     except ValueError:
@@ -47,12 +48,12 @@ def nats_port() -> int:
 
 
 def nats_url(args: argparse.Namespace) -> str:
-    explicit = getattr(args, "nats", None) or os.environ.get("DUCHA_NATS_URL")
+    explicit = getattr(args, "nats", None) or cli_settings().nats_url
     return str(explicit) if explicit else f"nats://127.0.0.1:{nats_port()}"
 
 
 def data_dir(args: argparse.Namespace) -> Path:
-    return Path(getattr(args, "data_dir", None) or os.environ.get("DUCHA_DATA_DIR") or "data").resolve()
+    return Path(getattr(args, "data_dir", None) or cli_settings().data_dir or "data").resolve()
 
 
 def service_settings(args: argparse.Namespace, service: str, default_port: int) -> Any:
@@ -61,7 +62,7 @@ def service_settings(args: argparse.Namespace, service: str, default_port: int) 
     from .kernel.config import ServiceSettings
 
     overrides: dict[str, object] = {"data_dir": data_dir(args)}
-    if not os.environ.get(f"DUCHA_{service.upper()}_NATS_URL"):
+    if not service_nats_url_set(service):
         overrides["nats_url"] = nats_url(args)
     return ServiceSettings.for_service(service, default_port, **overrides)
 

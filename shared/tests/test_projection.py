@@ -39,7 +39,7 @@ async def seed(store: EventStore, counters_n: int, increments_each: int) -> int:
     runner = CommandRunner(store)
     for c in range(counters_n):
         key = AggregateKey("kt", "counter", f"c{c}", f"U{c % 4}")
-        await runner.run(key, CommandContext(OFFICE, f"open-{c:05d}"), lambda _l: [CounterOpened(title=f"计数{c}")])
+        await runner.run(key, CommandContext(OFFICE, f"open-{c:05d}"), lambda _l, c=c: [CounterOpened(title=f"计数{c}")])
         for i in range(increments_each):
             await runner.run(
                 key, CommandContext(OFFICE, f"inc-{c:05d}-{i:04d}"), lambda _l, i=i: [CounterIncremented(by=i + 1)]

@@ -61,16 +61,16 @@ def server_config(port: int, store_dir: Path, http_port: int | None = None, extr
     """Single-node JetStream config. `sync_interval: always` so an acknowledged event survives
     power loss (the default flushes every 2 minutes)."""
     lines = [
-        "listen: 127.0.0.1:%d" % port,
+        f"listen: 127.0.0.1:{port}",
         "server_name: ducha-local",
         "max_payload: 1MB",
         "jetstream {",
-        '  store_dir: "%s"' % store_dir.as_posix(),
+        f'  store_dir: "{store_dir.as_posix()}"',
         "  sync_interval: always",
         "}",
     ]
     if http_port:
-        lines.insert(1, "http: 127.0.0.1:%d" % http_port)
+        lines.insert(1, f"http: 127.0.0.1:{http_port}")
     if extra:
         lines.append(extra)
     return "\n".join(lines) + "\n"
@@ -109,7 +109,8 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         conf = self.store_dir.parent / f"nats-{self.port}.conf"
         conf.write_text(server_config(self.port, self.store_dir, extra=self.extra_config))
-        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        # the server writes its log for its whole life, beyond this call: no context manager
+        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         # Its own session: a Ctrl-C in the terminal must not stop it before the services that
         # still write to it (`ducha run` stops it last).
         self._proc = subprocess.Popen(

@@ -35,7 +35,7 @@ async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings, nc: NATS
             await runner.rebuild()
             target = await store.last_sequence()
             label = f"{spec.name}/{projection.name}"
-            await runner.replay_to(target, (lambda pos: progress(label, pos, target)) if progress else None)
+            await runner.replay_to(target, _reporter(progress, label, target) if progress else None)
             if progress:
                 progress(label, target, target)
             await runner.stop()
@@ -54,3 +54,8 @@ async def rebuild_service(spec: ServiceSpec, settings: ServiceSettings, nc: NATS
     finally:
         if own:
             await nc.close()
+
+
+def _reporter(progress: Callable[[str, int, int], None], label: str, target: int) -> Callable[[int], None]:
+    """One projection's progress callback (bound here, not to the loop's changing variables)."""
+    return lambda position: progress(label, position, target)

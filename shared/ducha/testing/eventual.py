@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from ..contracts import Actor
+from ..kernel.runtime import Kernel
 from .plugin import ServiceHarness
 
 RETRIES = 200  # a loaded CI machine may take a while to catch up; each retry waits 50 ms
@@ -44,7 +45,7 @@ def assert_ok(r: httpx.Response, what: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def projections_paused(kernel: Any) -> AsyncIterator[None]:
+async def projections_paused(kernel: Kernel) -> AsyncIterator[None]:
     """The service's read models stop following the log (as under a long lag), then catch up."""
     runners = list(kernel.runners.values())
     for runner in runners:
