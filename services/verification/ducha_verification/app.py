@@ -1,4 +1,4 @@
-"""Wiring of the verification service: its projections, routes and background work.
+"""Wiring of the verification service: its settings, projection and routes (the one bootstrap place).
 
 Review and acceptance, the write-off ledger, revisits, spot checks, re-checks and accountability.
 """
@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ducha.kernel.projection import Projection
-from ducha.kernel.service import ServiceSpec
+from ducha.kernel.runtime import Kernel, ServiceSpec
 from ducha.kernel.service import create_app as create_service_app
 from fastapi import APIRouter, FastAPI
 
+from .settings import VerificationSettings
+
 
 def _projections() -> Sequence[Projection]:
-    from .projection import VerificationProjection
+    from .read.projection import VerificationProjection
 
     return (VerificationProjection(),)
 
@@ -25,7 +27,15 @@ def _routers() -> Sequence[APIRouter]:
     return (review.router, writeoff.router, office.router, decisions.router, queries.router)
 
 
-def spec() -> ServiceSpec:
+def spec(settings: VerificationSettings | None = None) -> ServiceSpec:
+    """The service; `settings` default to the environment's (DUCHA_VERIFICATION_*), read here, once."""
+    from .api.common import SETTINGS
+
+    chosen = settings or VerificationSettings()
+
+    async def startup(kernel: Kernel) -> None:
+        kernel.extras[SETTINGS] = chosen
+
     return ServiceSpec(
         name="verification",
         title="Ducha verification (审核验收与销号)",
@@ -34,9 +44,10 @@ def spec() -> ServiceSpec:
         description="Review and acceptance, the write-off ledger, revisits, spot checks, re-checks and accountability.",
         projections=_projections,
         routers=_routers,
+        startup=startup,
     )
 
 
-def create_app() -> FastAPI:
-    """Factory for uvicorn (`--factory`) and tests; settings come from the environment."""
-    return create_service_app(spec())
+def create_app(settings: VerificationSettings | None = None) -> FastAPI:
+    """Factory for uvicorn (`--factory`) and tests."""
+    return create_service_app(spec(settings))

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ducha.contracts.common import LABELS_ZH
+from ducha.kernel.calendar import city_minute
 from ducha.kernel.cells import safe_row
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-
-from .config import local_text
 
 EFFECTIVENESS_ZH = {"good": "好", "fair": "较好", "poor": "一般"}
 REVISIT_ZH = {"held": "未反弹", "rebounded": "反弹", None: "待回访"}
@@ -38,7 +37,7 @@ def ledger_workbook(round_name: str, rows: Sequence[dict[str, Any]]) -> bytes:
             r["ledger_no"], r["problem_id"], r.get("title") or "", r.get("unit_name") or r["unit_id"],
             r.get("team_name") or r.get("team_id") or "", r.get("category") or "",
             LABELS_ZH.get(r.get("severity") or "", r.get("severity") or ""),
-            local_text(r.get("accepted_at")), local_text(r.get("written_off_at")),
+            city_minute(r.get("accepted_at")), city_minute(r.get("written_off_at")),
             EFFECTIVENESS_ZH.get(r.get("effectiveness") or "", ""), r.get("assessment") or "",
             r["revisit_due_on"].isoformat() if r.get("revisit_due_on") else "",
             REVISIT_ZH.get(r.get("revisit_outcome"), r.get("revisit_outcome") or ""),

@@ -9,7 +9,7 @@ from typing import Any
 from ducha import figures
 from ducha_verification.domain import counters, lights
 from ducha_verification.domain.spotcheck import draw, seed_from
-from ducha_verification.stats import finish
+from ducha_verification.read.figures import finish
 
 
 def test_draw_depends_only_on_population_and_seed() -> None:

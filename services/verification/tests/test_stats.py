@@ -133,3 +133,19 @@ async def test_dashboard_figures_in_one_answer(world: World) -> None:
     await runner.rebuild()
     await runner.catch_up(timeout=30)
     assert await w.get("/v1/figures", w.OFFICE) == before
+
+
+async def test_lists_page_by_offset_or_cursor(world: World) -> None:
+    w = world
+    for n in range(5):
+        await w.problem(f"P{n}", "U1")
+    ids = lambda body: [p["problem_id"] for p in body["problems"]]
+    first = await w.get("/v1/problems", w.OFFICE, limit=2)
+    assert ids(first) == ["P0", "P1"] and first["next_cursor"] == "P1"
+    second = await w.get("/v1/problems", w.OFFICE, limit=2, cursor=first["next_cursor"])
+    assert ids(second) == ["P2", "P3"] == ids(await w.get("/v1/problems", w.OFFICE, limit=2, offset=2))
+    last = await w.get("/v1/problems", w.OFFICE, limit=2, cursor=second["next_cursor"])
+    assert ids(last) == ["P4"] and last["next_cursor"] is None
+    everything = await w.get("/v1/problems", w.OFFICE)
+    assert len(everything["problems"]) == 5 and everything["next_cursor"] is None
+    await w.get("/v1/problems", w.OFFICE, status=422, limit=0)

@@ -1,81 +1,55 @@
-"""What every verification handler shares: the kernel, reads in a thread, facts with a short wait
-for the projection, and the command response."""
+"""What verification's handlers share beyond the kernel's glue: the problem's facts (waiting for
+the projection when needed), today in the city, the settings, and the write-off's answer."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import date
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated
 
-from ducha.kernel.commands import CommandResult
+from ducha.kernel.calendar import city_today
 from ducha.kernel.errors import NotYetVisible
-from ducha.kernel.http import ERROR_RESPONSES
-from ducha.kernel.lookup import caught_up, require_caught_up, settled
-from ducha.kernel.service import Kernel
-from fastapi import Request
-from pydantic import BaseModel
+from ducha.kernel.http import CommandAnswer, KernelDep
+from ducha.kernel.lookup import caught_up, facts_with_wait, read
+from ducha.kernel.runtime import Kernel
+from fastapi import Depends
 
-from .. import queries
-from ..config import local_date
 from ..domain.facts import ProblemFacts
-from ..projection import NAME
+from ..read import queries
+from ..read.projection import NAME
+from ..settings import VerificationSettings
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (401, 403, 404, 409, 422, 503)}
-READ_ERRORS: dict[int | str, dict[str, Any]] = {k: ERROR_RESPONSES[k] for k in (401, 403, 404, 503)}
+SETTINGS = "verification_settings"
 
 
-class CommandResponse(BaseModel):
-    id: str
-    sequence: int
-    replayed: bool
-
-
-class WriteOffResponse(CommandResponse):
+class WriteOffAnswer(CommandAnswer):
     ledger_no: int
     round_id: str
 
 
-def kernel_of(request: Request) -> Kernel:
-    kernel: Kernel = request.app.state.kernel
-    return kernel
+def settings_of(kernel: KernelDep) -> VerificationSettings:
+    settings: VerificationSettings = kernel.extras[SETTINGS]
+    return settings
+
+
+Settings = Annotated[VerificationSettings, Depends(settings_of)]
 
 
 def today(kernel: Kernel) -> date:
-    return local_date(kernel.clock.now())
-
-
-async def read(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    return await asyncio.to_thread(fn, *args, **kwargs)
-
-
-async def catch_up(kernel: Kernel, what: str = "the whole log") -> None:
-    """Wait (briefly) until the projection has applied everything in the log now; 503 when it
-    cannot in time (never a decision on a stale view)."""
-    await require_caught_up(kernel, what, (NAME,))
+    return city_today(kernel.clock)
 
 
 async def problem_facts(kernel: Kernel, problem_id: str, submission_no: int | None = None) -> ProblemFacts:
-    """The problem as intake and rectification described it. When it (or the submission named) is
-    not visible yet, wait for the projection to reach the log's end; then 404 (no such problem) or
-    503 with Retry-After (an upstream event not yet seen here)."""
+    """The problem as intake and rectification described it; 404 when it does not exist once the
+    projection caught up, 503 when not yet visible. A submission named but not seen yet is
+    rectification's event: 503 (never 404 or 409)."""
     def fetch() -> ProblemFacts | None:
         return queries.problem_facts(kernel.engine, problem_id)
 
-    facts = await settled(kernel, fetch, lambda f: f is not None, f"no problem {problem_id}",
-                          projections=(NAME,))
-    assert facts is not None
+    facts = await facts_with_wait(kernel, fetch, what=f"no problem {problem_id}", projections=(NAME,))
     if submission_no is not None and facts.latest_submission_no < submission_no:
-        # A submission is rectification's event: not seen here (yet) is 503, never 404 or 409.
         await caught_up(kernel, (NAME,))
-        facts = await read(fetch)
-        if facts is None or facts.latest_submission_no < submission_no:
+        again = await read(fetch)
+        if again is None or again.latest_submission_no < submission_no:
             raise NotYetVisible(f"submission {submission_no} of {problem_id} is not yet visible here; retry shortly")
+        facts = again
     return facts
-
-
-def respond(result: CommandResult, ident: str | None = None) -> dict[str, Any]:
-    return {"id": ident or result.aggregate_id, "sequence": result.last_sequence, "replayed": result.replayed}

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
+
+from ..read.queries import Page
 
 
 class Figures(BaseModel):
@@ -60,3 +64,14 @@ class DashboardFigures(BaseModel):
     ranking: list[UnitFigures] = Field(description="units in rank order")
     teams: list[TeamFigures] = Field(description="teams in rank order")
     lights: Lights
+
+
+def paging(limit: Annotated[int | None, Query(ge=1, le=1000, description="rows per page (default: all)")] = None,
+           offset: Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")] = 0,
+           cursor: Annotated[str | None, Query(max_length=200,
+                                               description="the `next_cursor` of the previous page (keyset paging: "
+                                                           "as fast at any depth)")] = None) -> Page:
+    return Page(limit, offset, cursor)
+
+
+Paging = Annotated[Page, Depends(paging)]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from ducha.contracts import Actor, DomainEvent, Role
 from ducha.contracts.verification import AccountabilityDecided, DecisionKind
+from ducha.kernel.aggregate import LoadedAggregate
 from ducha.kernel.errors import Conflict, Forbidden, InvalidCommand
-from ducha.kernel.eventstore import LoadedAggregate
 
 from .facts import ProblemFacts
 

@@ -3,9 +3,11 @@ reviews, write-offs and revisits, rebuilt from its own events."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from ducha.contracts import Envelope
 from ducha.contracts.verification import (
     ProblemWrittenOff,
     RectificationRejected,
@@ -15,9 +17,8 @@ from ducha.contracts.verification import (
     RevisitOutcome,
     RevisitRecorded,
 )
-from ducha.kernel.eventstore import LoadedAggregate
-
-from ..config import local_date
+from ducha.kernel.aggregate import AggregateState, applies
+from ducha.kernel.calendar import local_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,48 +28,55 @@ class Proposal:
     proposed_by: str
 
 
-@dataclass(slots=True)
-class ProblemState:
-    decided: dict[int, str] = field(default_factory=dict)  # submission_no -> "accepted"/"rejected"
-    proposal: Proposal | None = None
-    accepted_submission: int | None = None  # the latest acceptance...
-    written_off_submission: int | None = None  # ...and whether it has been written off
-    ledger_no: int | None = None  # of the latest write-off
-    written_off_on: date | None = None
-    revisit_pending: bool = False  # a write-off waits for its revisit
-    write_offs: int = 0
-    rebounds: int = 0
+class ProblemState(AggregateState):
+    """What the decisions look at, folded from the problem's verification events."""
+
+    def __init__(self) -> None:
+        self.decided: dict[int, str] = {}  # submission_no -> "accepted"/"rejected"
+        self.proposal: Proposal | None = None
+        self.accepted_submission: int | None = None  # the latest acceptance...
+        self.written_off_submission: int | None = None  # ...and whether it has been written off
+        self.ledger_no: int | None = None  # of the latest write-off
+        self.written_off_on: date | None = None
+        self.revisit_pending = False  # a write-off waits for its revisit
+        self.write_offs = 0
+        self.rebounds = 0
 
     @property
     def awaiting_write_off(self) -> bool:
         return self.accepted_submission is not None and self.written_off_submission != self.accepted_submission
 
-    @classmethod
-    def of(cls, loaded: LoadedAggregate) -> ProblemState:
-        state = cls()
-        for env in loaded.events:
-            p = env.payload
-            if isinstance(p, ReviewProposed):
-                state.proposal = Proposal(p.submission_no, p, env.actor.id)
-            elif isinstance(p, ReviewProposalReturned):
-                state.proposal = None
-            elif isinstance(p, RectificationVerified):
-                state.decided[p.submission_no] = "accepted"
-                state.proposal = None
-                state.accepted_submission = p.submission_no
-            elif isinstance(p, RectificationRejected):
-                state.decided[p.submission_no] = "rejected"
-                state.proposal = None
-            elif isinstance(p, ProblemWrittenOff):
-                state.written_off_submission = p.submission_no or state.accepted_submission
-                state.ledger_no = p.ledger_no
-                state.written_off_on = local_date(env.occurred_at)
-                state.revisit_pending = True
-                state.write_offs += 1
-            elif isinstance(p, RevisitRecorded):
-                state.revisit_pending = False
-                if p.outcome == RevisitOutcome.REBOUNDED:
-                    state.rebounds += 1
-                    # The write-off no longer stands: a new submission must be accepted and written off.
-                    state.accepted_submission = None
-        return state
+    @applies(ReviewProposed)
+    def _proposed(self, p: ReviewProposed, env: Envelope[Any]) -> None:
+        self.proposal = Proposal(p.submission_no, p, env.actor.id)
+
+    @applies(ReviewProposalReturned)
+    def _returned(self, p: ReviewProposalReturned) -> None:
+        self.proposal = None
+
+    @applies(RectificationVerified)
+    def _verified(self, p: RectificationVerified) -> None:
+        self.decided[p.submission_no] = "accepted"
+        self.proposal = None
+        self.accepted_submission = p.submission_no
+
+    @applies(RectificationRejected)
+    def _rejected(self, p: RectificationRejected) -> None:
+        self.decided[p.submission_no] = "rejected"
+        self.proposal = None
+
+    @applies(ProblemWrittenOff)
+    def _written_off(self, p: ProblemWrittenOff, env: Envelope[Any]) -> None:
+        self.written_off_submission = p.submission_no or self.accepted_submission
+        self.ledger_no = p.ledger_no
+        self.written_off_on = local_date(env.occurred_at)
+        self.revisit_pending = True
+        self.write_offs += 1
+
+    @applies(RevisitRecorded)
+    def _revisited(self, p: RevisitRecorded) -> None:
+        self.revisit_pending = False
+        if p.outcome == RevisitOutcome.REBOUNDED:
+            self.rebounds += 1
+            # The write-off no longer stands: a new submission must be accepted and written off.
+            self.accepted_submission = None

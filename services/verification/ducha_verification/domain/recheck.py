@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from ducha.contracts import Actor, DomainEvent
 from ducha.contracts.verification import RecheckRecorded, RecheckStatus
+from ducha.kernel.aggregate import AggregateState, LoadedAggregate, applies
 from ducha.kernel.errors import Conflict, InvalidCommand
-from ducha.kernel.eventstore import LoadedAggregate
 
 from .spotcheck import require_office
 
@@ -30,14 +30,15 @@ class RecheckHeader:
     means: tuple[str, ...] = ()
 
 
-def recheck_header(loaded: LoadedAggregate) -> tuple[RecheckHeader | None, set[str]]:
-    header, seen = None, set()
-    for env in loaded.events:
-        if isinstance(env.payload, RecheckRecorded):
-            p = env.payload
-            header = header or RecheckHeader(p.round_id, p.subject, p.means)
-            seen.add(p.problem_id)
-    return header, seen
+class RecheckState(AggregateState):
+    def __init__(self) -> None:
+        self.header: RecheckHeader | None = None
+        self.seen: set[str] = set()
+
+    @applies(RecheckRecorded)
+    def _item(self, p: RecheckRecorded) -> None:
+        self.header = self.header or RecheckHeader(p.round_id, p.subject, p.means)
+        self.seen.add(p.problem_id)
 
 
 def decide_recheck(
@@ -46,7 +47,8 @@ def decide_recheck(
 ) -> Sequence[DomainEvent]:
     """`header` None: add items to an existing re-check. `problem_rounds`: each item's round."""
     require_office(actor, "record a re-check")
-    existing, seen = recheck_header(loaded)
+    state = RecheckState.of(loaded)
+    existing, seen = state.header, set(state.seen)
     if header is None:
         if existing is None:
             raise Conflict("no such re-check")

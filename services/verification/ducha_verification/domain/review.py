@@ -25,8 +25,8 @@ from ducha.contracts.verification import (
     ReviewProposalReturned,
     ReviewProposed,
 )
+from ducha.kernel.aggregate import LoadedAggregate
 from ducha.kernel.errors import Conflict, Forbidden, InvalidCommand
-from ducha.kernel.eventstore import LoadedAggregate
 
 from .facts import ProblemFacts, require_problem_team
 from .problem import ProblemState

@@ -13,8 +13,8 @@ from datetime import date
 from ducha.contracts import Actor, DomainEvent
 from ducha.contracts.common import EvidenceRef
 from ducha.contracts.verification import RevisitOutcome, RevisitRecorded
+from ducha.kernel.aggregate import LoadedAggregate
 from ducha.kernel.errors import Conflict, InvalidCommand
-from ducha.kernel.eventstore import LoadedAggregate
 
 from .facts import ProblemFacts, require_problem_team
 from .problem import ProblemState

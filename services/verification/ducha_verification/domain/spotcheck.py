@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 from ducha.contracts import Actor, DomainEvent, Role
 from ducha.contracts.common import EvidenceRef
 from ducha.contracts.verification import SpotCheckDrawn, SpotCheckFindingRecorded
+from ducha.kernel.aggregate import AggregateState, LoadedAggregate, applies
 from ducha.kernel.errors import Conflict, Forbidden, InvalidCommand
-from ducha.kernel.eventstore import LoadedAggregate
 
 MAX_SEED = 2**63 - 1
 
@@ -44,20 +43,18 @@ def require_office(actor: Actor, doing: str) -> None:
         raise Forbidden(f"only the office (领导小组办公室) may {doing}")
 
 
-@dataclass(frozen=True, slots=True)
-class SpotCheckState:
-    drawn: SpotCheckDrawn | None
-    findings: dict[str, SpotCheckFindingRecorded]
+class SpotCheckState(AggregateState):
+    def __init__(self) -> None:
+        self.drawn: SpotCheckDrawn | None = None
+        self.findings: dict[str, SpotCheckFindingRecorded] = {}
 
-    @classmethod
-    def of(cls, loaded: LoadedAggregate) -> SpotCheckState:
-        drawn, findings = None, {}
-        for env in loaded.events:
-            if isinstance(env.payload, SpotCheckDrawn):
-                drawn = env.payload
-            elif isinstance(env.payload, SpotCheckFindingRecorded):
-                findings[env.payload.problem_id] = env.payload
-        return cls(drawn, findings)
+    @applies(SpotCheckDrawn)
+    def _drawn(self, p: SpotCheckDrawn) -> None:
+        self.drawn = p
+
+    @applies(SpotCheckFindingRecorded)
+    def _finding(self, p: SpotCheckFindingRecorded) -> None:
+        self.findings[p.problem_id] = p
 
 
 def decide_draw(

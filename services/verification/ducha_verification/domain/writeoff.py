@@ -10,28 +10,29 @@ once; after a rebound, a new acceptance may be written off again under a new num
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ducha.contracts import Actor, DomainEvent
 from ducha.contracts.verification import LedgerEntryRecorded, ProblemWrittenOff
+from ducha.kernel.aggregate import AggregateState, LoadedAggregate, applies
 from ducha.kernel.errors import Conflict, NotFound
-from ducha.kernel.eventstore import LoadedAggregate
 from ducha.kernel.subjects import AggregateKey
 
 from .facts import ProblemFacts, require_problem_team
 from .problem import ProblemState
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerState:
-    entries: int
-    written: frozenset[tuple[str, int | None]]  # (problem id, submission no) already on the ledger
+class LedgerState(AggregateState):
+    """A round's ledger: its lines so far."""
 
-    @classmethod
-    def of(cls, loaded: LoadedAggregate) -> LedgerState:
-        lines = [e.payload for e in loaded.events if isinstance(e.payload, LedgerEntryRecorded)]
-        return cls(len(lines), frozenset((p.problem_id, p.submission_no) for p in lines))
+    def __init__(self) -> None:
+        self.entries = 0
+        self.written: set[tuple[str, int | None]] = set()  # (problem id, submission no) already on it
+
+    @applies(LedgerEntryRecorded)
+    def _line(self, p: LedgerEntryRecorded) -> None:
+        self.entries += 1
+        self.written.add((p.problem_id, p.submission_no))
 
     @property
     def next_no(self) -> int:

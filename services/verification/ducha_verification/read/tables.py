@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text
 
-from .domain.counters import COUNTS
+from ..domain.counters import COUNTS
 
 metadata = MetaData()
 
@@ -143,3 +144,8 @@ stat_lights = Table(
     Column("due_on", Date, primary_key=True), Column("yellow_from", Date, primary_key=True),
     Column("n", Integer, nullable=False),
 )
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Stored times are UTC (SQLite keeps no offset): a naive time read back is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -14,8 +14,8 @@ from typing import Any
 from ducha import figures
 from sqlalchemy import Connection, Engine, and_, case, func, select
 
-from .access import Scope
-from .domain import counters, lights
+from ..domain import counters, lights
+from .scope import Scope
 from .tables import rounds, stat_counts, stat_lights, teams, units
 
 C = stat_counts.c

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from ducha.kernel.errors import InvalidCommand
 from sqlalchemy import Engine, bindparam, select
 
-from .access import Scope
-from .config import as_utc
-from .domain.facts import ProblemFacts
+from ..domain.facts import ProblemFacts
+from .scope import Scope
 from .tables import (
+    as_utc,
     decisions,
     ledger,
     problems,
@@ -101,18 +104,51 @@ def _submission(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+@dataclass(frozen=True)
+class Page:
+    """Paging of a list: all of it (no limit), or `limit` rows after `offset` rows or, faster at any
+    depth, after the `cursor` a previous page answered as `next_cursor` (keyset paging)."""
+
+    limit: int | None = None
+    offset: int = 0
+    cursor: str | None = None
+
+
+def _paged(conn: Any, q: Any, page: Page, key: Any, key_of: Callable[[dict[str, Any]], str],
+           parse: Callable[[str], Any] = str) -> tuple[list[dict[str, Any]], str | None]:
+    if page.cursor:
+        try:
+            after = parse(page.cursor)
+        except ValueError as exc:
+            raise InvalidCommand("cursor: not one this list answered", field="cursor") from exc
+        q = q.where(key > after)
+    if page.limit is None:
+        return [_row(r) for r in conn.execute(q.offset(page.offset or None))], None
+    rows = [_row(r) for r in conn.execute(q.offset(page.offset or None).limit(page.limit + 1))]
+    more = len(rows) > page.limit
+    rows = rows[:page.limit]
+    return rows, (key_of(rows[-1]) if more and rows else None)
+
+
 def list_problems(engine: Engine, scope: Scope, round_id: str | None = None, unit_id: str | None = None,
-                  team_id: str | None = None, stage: str | None = None) -> list[dict[str, Any]]:
+                  team_id: str | None = None, stage: str | None = None,
+                  page: Page = Page()) -> tuple[list[dict[str, Any]], str | None]:
+    """Problems in id order, and the cursor of the next page (None: no more)."""
     q = select(problems).where(*scope.where(problems), P.round_id.is_not(None)).order_by(P.problem_id)
     for col, value in (("round_id", round_id), ("unit_id", unit_id), ("team_id", team_id), ("stage", stage)):
         if value is not None:
             q = q.where(P[col] == value)
     with engine.connect() as conn:
-        return [_row(r) for r in conn.execute(q)]
+        return _paged(conn, q, page, P.problem_id, lambda r: str(r["problem_id"]))
 
 
 def ledger_rows(engine: Engine, scope: Scope, round_id: str) -> list[dict[str, Any]]:
-    """The round's write-off ledger with names, in ledger order."""
+    """The round's whole write-off ledger with names, in ledger order."""
+    return ledger_page(engine, scope, round_id, Page())[0]
+
+
+def ledger_page(engine: Engine, scope: Scope, round_id: str, page: Page) -> tuple[list[dict[str, Any]], str | None]:
+    """The round's write-off ledger with names, in ledger order, and the next page's cursor."""
     q = (
         select(ledger, P.title, P.team_id, P.severity, P.category, units.c.name.label("unit_name"),
                teams.c.name.label("team_name"), submissions.c.reviewed_at.label("accepted_at"),
@@ -126,7 +162,7 @@ def ledger_rows(engine: Engine, scope: Scope, round_id: str) -> list[dict[str, A
         .order_by(ledger.c.ledger_no)
     )
     with engine.connect() as conn:
-        return [_row(r) for r in conn.execute(q)]
+        return _paged(conn, q, page, ledger.c.ledger_no, lambda r: str(r["ledger_no"]), int)
 
 
 def revisits_due(engine: Engine, scope: Scope, round_id: str | None, due_by: Any) -> list[dict[str, Any]]:
@@ -153,7 +189,7 @@ def spotcheck_view(engine: Engine, spotcheck_id: str, scope: Scope) -> dict[str,
     out["selected_ids"] = [i["problem_id"] for i in items]
     if not scope.everything:  # a unit or team sees only its own items, not the whole sample
         out.pop("population_ids")
-        allowed = {r["problem_id"] for r in list_problems(engine, scope, round_id=out["round_id"])}
+        allowed = {r["problem_id"] for r in list_problems(engine, scope, round_id=out["round_id"])[0]}
         items = [i for i in items if i["problem_id"] in allowed]
         out["selected_ids"] = [i["problem_id"] for i in items]
     out["items"] = items

@@ -1,0 +1,1 @@
+"""The read side: the projection's tables, the projection, and the queries on it."""
