@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from .app import Follower, build
 from .credentials import Credentials, load
 from .forward import ForwardSink
 from .mirror import MirrorSink, engine_for
+from .settings import EnvDefaults
 
 log = logging.getLogger("ducha_subscriber")
 
@@ -31,17 +31,18 @@ log = logging.getLogger("ducha_subscriber")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ducha-subscriber", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    env = EnvDefaults.from_environment()
     for name, help_ in (("run", "follow the stream (until stopped)"), ("status", "how current the consumer and the mirror are")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--creds", type=Path, required=True, help="the department's credentials file from Ducha")
         p.add_argument("--department", help="which department, if the file holds several")
-        p.add_argument("--server", default=os.environ.get("DUCHA_NATS_SERVER", "nats://127.0.0.1:4222"))
+        p.add_argument("--server", default=env.server)
         p.add_argument("--consumer", help="which of the department's consumers (default: the first)")
-        p.add_argument("--mirror", default=os.environ.get("DUCHA_MIRROR_URL"),
+        p.add_argument("--mirror", default=env.mirror,
                        help="database URL (sqlite:///dept.db, postgresql://user@host/db)")
     run = sub.choices["run"]
-    run.add_argument("--forward", default=os.environ.get("DUCHA_FORWARD_URL"), help="HTTP endpoint to POST each event to")
-    run.add_argument("--forward-secret", default=os.environ.get("DUCHA_FORWARD_SECRET"),
+    run.add_argument("--forward", default=env.forward, help="HTTP endpoint to POST each event to")
+    run.add_argument("--forward-secret", default=env.forward_secret,
                      help="HMAC key of X-Ducha-Signature (or DUCHA_FORWARD_SECRET)")
     run.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines")
     run.add_argument("--accept-gap", action="store_true",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -28,12 +27,13 @@ from ducha.kernel.eventstore import ensure_streams
 from ducha.kernel.identity import KeyPair, TokenIssuer, generate_keys
 from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.subjects import DLQ_STREAM
+from ducha.testing.settings import TestSettings
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def _postgres_base_url() -> str:
-    url = os.environ.get("DUCHA_TEST_DATABASE_URL")
+    url = TestSettings().database_url
     if url:
         return url
     try:  # only where a Docker engine exists
@@ -58,7 +58,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def test_database_kind() -> str:
-    return os.environ.get("DUCHA_TEST_DB", "sqlite").lower()
+    return TestSettings().db.lower()
 
 
 DEAD_LETTERS_EXPECTED = "dead_letters_expected"
