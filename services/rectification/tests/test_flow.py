@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -240,21 +241,52 @@ async def test_a_rejection_shows_as_reopened_at_its_own_sequence(svc: Any, up: U
     # The next city day: the reaction's reopen is dated then, and the row follows that date.
     svc.kernel.clock.advance(timedelta(days=1))
     again = ReactionRunner(svc.kernel, reactor.reaction, retry_delay=0.05)
+    svc.kernel.reactors[reactor.reaction.name] = again  # the service's reaction again, as after a restart
     await again.start()
     try:
         await reopened(up, "P1", 1)
+        seq = (await up.events("P1"))[-1].sequence
+        after = (await http.get(UNIT1, "/v1/problems/P1", min_sequence=seq)).json()
+        assert after["timeline"][-1]["event_type"] == "RectificationReopened"
+        same = ("status", "deadline", "reopen_count", "rebound_count", "last_reopen_cause", "last_rejection_reasons")
+        assert {k: after[k] for k in same} == {k: detail[k] for k in same}
+        # A new deadline is due from the reopen's own day, as the aggregate decides it.
+        r = await http.post(UNIT1, "/v1/problems/P1/deadline",
+                            {"deadline": (up.today() + timedelta(days=20)).isoformat(), "plan": "重新整改"})
+        assert r.status_code == 200, r.text
+        assert (await up.events("P1"))[-1].payload.change == "reset_after_reopen"
     finally:
         await again.stop()
-    seq = (await up.events("P1"))[-1].sequence
-    after = (await http.get(UNIT1, "/v1/problems/P1", min_sequence=seq)).json()
-    assert after["timeline"][-1]["event_type"] == "RectificationReopened"
-    same = ("status", "deadline", "reopen_count", "rebound_count", "last_reopen_cause", "last_rejection_reasons")
-    assert {k: after[k] for k in same} == {k: detail[k] for k in same}
-    # A new deadline is due from the reopen's own day, as the aggregate decides it.
-    r = await http.post(UNIT1, "/v1/problems/P1/deadline",
-                        {"deadline": (up.today() + timedelta(days=20)).isoformat(), "plan": "重新整改"})
-    assert r.status_code == 200, r.text
-    assert (await up.events("P1"))[-1].payload.change == "reset_after_reopen"
+
+
+async def test_a_unit_may_resubmit_as_soon_as_it_sees_the_rejection(svc: Any, up: Upstream, http: Client) -> None:
+    """The ledger shows the reopen at the rejection's own sequence; a resubmission sent at once waits
+    for the reaction to record the reopen on the problem instead of being refused as still awaiting
+    review (it was: 409 'submission 1 is awaiting review' under load)."""
+    await up.problem("P1")
+    assert (await http.commit("P1", up.today() + timedelta(days=10))).status_code == 200
+    assert (await http.submit("P1")).status_code == 200
+    reactor = svc.kernel.reactors["reopen_on_rejection_or_rebound"]
+    await reactor.stop()
+    rejected = await up.reject("P1", 1, "佐证材料不全")
+    row = (await http.ledger(UNIT1, min_sequence=rejected.last_sequence))["items"][0]
+    assert row["status"] == "rectifying"
+    again = ReactionRunner(svc.kernel, reactor.reaction, retry_delay=0.05)
+    svc.kernel.reactors[reactor.reaction.name] = again
+
+    async def reaction_comes_back() -> None:
+        await asyncio.sleep(0.5)  # the reaction is slow to record the reopen
+        await again.start()
+
+    late = asyncio.create_task(reaction_comes_back())
+    try:
+        r = await http.submit("P1")
+        assert r.status_code == 200, r.text
+        assert [e.payload.submission_no for e in await up.events("P1")
+                if e.event_type == "RectificationSubmitted"] == [1, 2]
+    finally:
+        await late
+        await again.stop()
 
 
 async def test_a_rejection_after_the_deadline_asks_for_a_new_one_dated_by_the_reopen(

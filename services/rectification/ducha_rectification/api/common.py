@@ -3,19 +3,22 @@ authorization, then the pure decision on the aggregate's own state."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 
 from ducha.contracts import Actor, DomainEvent, Role
 from ducha.kernel.calendar import city_today
 from ducha.kernel.commands import CommandContext
-from ducha.kernel.errors import NotFound
+from ducha.kernel.errors import NotFound, NotYetVisible
 from ducha.kernel.lookup import facts_with_wait
 from ducha.kernel.runtime import Kernel
 from ducha.kernel.subjects import AggregateKey
 
 from ..domain.facts import ProblemFacts
 from ..domain.state import ProblemState
+from ..reactions import ReopenOnRejectionOrRebound
 from ..read.queries import read_facts
 from .models import CommandResponse
 
@@ -37,7 +40,30 @@ async def run_on_problem(
     if not facts.fed_back and ctx.actor.role in (Role.UNIT, Role.HELPER):
         raise NotFound(f"no problem {problem_id} visible to you")  # units see problems from feedback on
     authorize(ctx.actor, facts)
+    await reopen_recorded(kernel, facts.reopen_seq)
     today = city_today(kernel.clock)
     result = await kernel.commands.run(problem_key(facts), ctx,
                                        lambda loaded: decide(facts, ProblemState.of(loaded), today))
     return CommandResponse(id=result_id or problem_id, sequence=result.last_sequence, replayed=result.replayed)
+
+
+REOPEN_WAIT_SECONDS = 5.0
+
+
+async def reopen_recorded(kernel: Kernel, upto: int) -> None:
+    """Until this instance's reopen reaction has handled every rejection and rebound up to `upto`
+    (the projection's last reopen), so the aggregate holds the reopen the unit already sees: a
+    resubmission right after a rejection is decided on the reopened problem, not refused."""
+    runner = kernel.reactors.get(ReopenOnRejectionOrRebound.name)
+    if runner is None or upto <= 0:
+        return
+    give_up = time.monotonic() + REOPEN_WAIT_SECONDS
+    while runner.position < upto:
+        # A reopen recorded by rectification itself (not by verification's event) is nothing the
+        # reaction waits on: done once nothing of its own is left up to `upto`.
+        nexts = [await kernel.store.next_sequence_matching(s, runner.position) for s in runner.reaction.subjects]
+        if all(n is None or n > upto for n in nexts):
+            return
+        if time.monotonic() > give_up:
+            raise NotYetVisible("the problem's reopen is still being recorded; retry shortly")
+        await asyncio.sleep(0.01)

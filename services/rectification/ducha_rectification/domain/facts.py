@@ -36,6 +36,10 @@ class ProblemFacts:
     # the aggregate's last reopen so a projection that lags behind a reopen cannot block the unit.
     written_off_seq: int | None = None
     accepted_seq: int | None = None
+    # Log sequence of the last reopen the projection shows (0: none). The projection shows a
+    # rejection's reopen at the rejection's own sequence, before the reaction records it on the
+    # aggregate; commands wait for that reaction so they decide on the reopened state.
+    reopen_seq: int = 0
 
     @property
     def severe(self) -> bool:

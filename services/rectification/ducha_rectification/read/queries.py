@@ -246,7 +246,7 @@ def _rows(conn: Any, query: Any) -> list[dict[str, Any]]:
 _facts = select(
     P.problem_id, P.unit_id, P.team_id, P.round_id, P.title, P.severity, P.intake_status, P.fed_back,
     P.commit_deadline_by, P.max_deadline, P.yellow_days, P.max_days, P.severe_max_days, P.written_off_seq,
-    P.accepted_seq, P.deadline_commit_days,
+    P.accepted_seq, P.deadline_commit_days, P.last_reopen_seq,
 ).where(P.problem_id == bindparam("pid"))
 _helpers = select(helps.c.helper_id).where(helps.c.problem_id == bindparam("pid"), helps.c.helper_id.is_not(None))
 
@@ -259,6 +259,7 @@ def facts_from_row(row: Any) -> ProblemFacts:
         yellow_days=row.yellow_days, max_rectification_days=row.max_days,
         severe_max_rectification_days=row.severe_max_days, written_off_seq=row.written_off_seq,
         accepted_seq=row.accepted_seq, deadline_commit_days=row.deadline_commit_days,
+        reopen_seq=row._mapping.get("last_reopen_seq") or 0,  # the warning scan reads without it
     )
 
 
