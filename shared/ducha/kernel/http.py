@@ -28,7 +28,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..contracts.base import Actor, Role
@@ -85,9 +85,9 @@ class CommandAnswer(BaseModel):
     write (pass it as `min_sequence` to read or act on it), and whether this is the stored result
     of an earlier send with the same Idempotency-Key."""
 
-    id: str
-    sequence: int
-    replayed: bool
+    id: str = Field(description="the aggregate, or the thing the command created (a request, a reminder, ...)")
+    sequence: int = Field(description="log sequence of the write: pass as ?min_sequence= to read your write")
+    replayed: bool = Field(description="true when this repeats an earlier command with the same Idempotency-Key")
 
     @classmethod
     def of(cls, result: CommandResult, ident: str | None = None) -> CommandAnswer:

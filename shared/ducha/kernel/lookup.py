@@ -80,34 +80,6 @@ async def facts_with_wait(
     return value
 
 
-async def settled(
-    kernel: Kernel,
-    read: Callable[[], T],
-    ready: Callable[[T], bool],
-    missing: str,
-    *,
-    unseen: str | None = None,
-    projections: tuple[str, ...] = (),
-) -> T:
-    """`read()` (run in a thread) once `ready(value)` holds, waiting for the projections (all of
-    the service's, or those named) to reach the log's current end if needed. Raises `NotFound(missing)`
-    when the caught-up projection still lacks it, `NotYetVisible` when it could not catch up in time.
-
-    Prefer `facts_with_wait` in new code (it also waits for a client's `min_sequence`)."""
-    value = await asyncio.to_thread(read)
-    if ready(value):
-        return value
-    if not await caught_up(kernel, projections):
-        value = await asyncio.to_thread(read)
-        if ready(value):
-            return value
-        raise NotYetVisible(unseen or f"{missing}: not yet visible to the {kernel.spec.name} service; retry shortly")
-    value = await asyncio.to_thread(read)
-    if ready(value):
-        return value
-    raise NotFound(missing)
-
-
 async def caught_up(kernel: Kernel, projections: tuple[str, ...] = (), timeout: float | None = None) -> bool:
     """Wait (up to `timeout`, default the service's read wait) until the projections have applied
     everything in the log now; False when they have not in time."""

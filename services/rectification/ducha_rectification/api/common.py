@@ -12,6 +12,7 @@ from ducha.contracts import Actor, DomainEvent, Role
 from ducha.kernel.calendar import city_today
 from ducha.kernel.commands import CommandContext
 from ducha.kernel.errors import NotFound, NotYetVisible
+from ducha.kernel.http import CommandAnswer
 from ducha.kernel.lookup import facts_with_wait
 from ducha.kernel.runtime import Kernel
 from ducha.kernel.subjects import AggregateKey
@@ -20,7 +21,6 @@ from ..domain.facts import ProblemFacts
 from ..domain.state import ProblemState
 from ..reactions import ReopenOnRejectionOrRebound
 from ..read.queries import read_facts
-from .models import CommandResponse
 
 Authorize = Callable[[Actor, ProblemFacts], None]
 Decision = Callable[[ProblemFacts, ProblemState, date], Sequence[DomainEvent]]
@@ -33,7 +33,7 @@ def problem_key(facts: ProblemFacts) -> AggregateKey:
 async def run_on_problem(
     kernel: Kernel, ctx: CommandContext, problem_id: str, authorize: Authorize, decide: Decision,
     result_id: str | None = None,
-) -> CommandResponse:
+) -> CommandAnswer:
     # Not fed back yet is waited for like a missing problem (then answered 409 by the decision).
     facts = await facts_with_wait(kernel, lambda: read_facts(kernel.engine, problem_id), what=f"no problem {problem_id}",
                                   ready=lambda f: f.fed_back)
@@ -44,7 +44,7 @@ async def run_on_problem(
     today = city_today(kernel.clock)
     result = await kernel.commands.run(problem_key(facts), ctx,
                                        lambda loaded: decide(facts, ProblemState.of(loaded), today))
-    return CommandResponse(id=result_id or problem_id, sequence=result.last_sequence, replayed=result.replayed)
+    return CommandAnswer(id=result_id or problem_id, sequence=result.last_sequence, replayed=result.replayed)
 
 
 REOPEN_WAIT_SECONDS = 5.0

@@ -24,12 +24,6 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class CommandResponse(BaseModel):
-    id: str = Field(description="the problem, or the request / reminder / help the command created")
-    sequence: int = Field(description="log sequence: pass as ?min_sequence= to read your write")
-    replayed: bool = Field(description="true when this repeats an earlier command with the same Idempotency-Key")
-
-
 class SetDeadline(Body):
     deadline: date
     plan: str = Field(default="", max_length=4000, description="整改方案/措施; required for the first commitment")
