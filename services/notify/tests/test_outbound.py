@@ -86,6 +86,29 @@ async def test_allow_list_takes_networks_addresses_and_names() -> None:
             await checked_address(url, allow)
 
 
+async def test_a_hanging_dns_lookup_is_a_bounded_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import threading
+
+    from ducha_notify.webhooks import outbound
+
+    release = threading.Event()
+
+    def hangs(*_args: Any, **_kwargs: Any) -> Any:
+        release.wait(30)
+        raise socket.gaierror("no answer")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hangs)
+    started = time.monotonic()
+    try:
+        with pytest.raises(outbound.TargetRefused) as caught:
+            await outbound.resolve("receiver.example.cn", 443, timeout=0.3)
+        assert caught.value.reason == outbound.DNS_FAILED
+        assert time.monotonic() - started < 10  # bounded by the timeout, not by the resolver
+    finally:
+        release.set()
+
+
 def test_signature_covers_timestamp_and_body() -> None:
     body, now = b'{"a":1}', int(time.time())
     header = formats.sign("s3cret", body, now)

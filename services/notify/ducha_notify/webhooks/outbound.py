@@ -17,6 +17,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Self
 
@@ -87,15 +88,29 @@ def _host(url: httpx.URL) -> str:
     return url.host
 
 
-async def resolve(host: str, port: int) -> list[IP]:
+DNS_TIMEOUT_SECONDS = 5.0
+_dns_pool: ThreadPoolExecutor | None = None
+
+
+def _dns_executor() -> ThreadPoolExecutor:
+    """Lookups run on threads of their own: a resolver that hangs (a receiver's slow DNS, a
+    network without one) then holds only these, never the threads the service's SQL reads use."""
+    global _dns_pool
+    if _dns_pool is None:
+        _dns_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ducha-dns")
+    return _dns_pool
+
+
+async def resolve(host: str, port: int, timeout: float = DNS_TIMEOUT_SECONDS) -> list[IP]:
     try:
         return [ipaddress.ip_address(host)]
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
+    lookup = loop.run_in_executor(_dns_executor(), socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        infos = await asyncio.wait_for(lookup, timeout)
+    except (socket.gaierror, UnicodeError, TimeoutError) as exc:
         raise TargetRefused(DNS_FAILED) from exc
     out: list[IP] = []
     for info in infos:
