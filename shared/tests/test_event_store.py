@@ -8,6 +8,7 @@ import json
 import nats.js.errors
 import pytest
 from ducha.contracts import Actor, Role
+from ducha.contracts.base import event_hash
 from ducha.contracts.registry import MalformedEvent
 from ducha.kernel.commands import CommandContext, CommandRunner
 from ducha.kernel.errors import Conflict
@@ -275,3 +276,18 @@ async def test_an_aggregate_can_be_found_by_its_id_alone(store: EventStore) -> N
     await CommandRunner(store).run(key("f1", "U42"), ctx("cmd-open-f1"), open_counter())
     assert await store.find_unit("kt", "counter", "f1") == "U42"
     assert await store.find_unit("kt", "counter", "nope") is None
+
+
+async def test_a_multi_aggregate_append_keeps_each_cached_aggregate_equal_to_the_log(store: EventStore) -> None:
+    # A round's 督办编号 series takes part in every report: it is extended in the cache, not reloaded.
+    runner = CommandRunner(store)
+    series = key("series", "U0")
+    for i in range(3):
+        await runner.run_multi([key(f"p{i}", "U1"), series], ctx(f"cmd-report-{i:04d}"),
+                               lambda _l, i=i: {key(f"p{i}", "U1"): [CounterOpened(title=f"问题{i}")],
+                                                series: [CounterIncremented(by=1)]})
+    cached = await store.load(series)
+    from_log = [e async for e in store.read_subject(series.filter)]
+    assert [e.sequence for e in cached.events] == [e.sequence for e in from_log] == [2, 4, 6]
+    assert [e.event_id for e in cached.events] == [e.event_id for e in from_log]
+    assert cached.last_hash == event_hash((await store.get_raw(6))[1])

@@ -82,6 +82,15 @@ class StoreContract:
         result = await log.append_multi(fresh)
         assert (result.first_sequence, result.last_sequence) == (2, 3)
         assert [e.sequence for e in (await log.load(B)).events] == [3]
+        loaded_a = await log.load(A)
+        assert [e.sequence for e in loaded_a.events] == [1, 2] and loaded_a.version == 2
+        assert loaded_a.last_hash == event_hash(loaded_a.events[-1].to_wire_json())
+        # the next multi append decides on what the first one left (the NATS store from its cache)
+        again = [(A, [env(A, CounterIncremented(by=5), "cmd-multi-3", 3)], loaded_a.last_sequence),
+                 (B, [env(B, CounterIncremented(by=1), "cmd-multi-3", 2)], 3)]
+        assert (await log.append_multi(again)).last_sequence == 5
+        assert CounterState.of(await log.load(A)).total == 6
+        assert [e.sequence for e in (await log.load(B)).events] == [3, 5]
 
     async def test_reading_by_filter_position_and_unit(self, log: EventLog) -> None:
         await log.append(A, [env(A, CounterOpened(title="甲"), "cmd-open-a")], 0)

@@ -288,14 +288,24 @@ class EventStore:
             raise ValueError(f"a command appends 1..{MAX_BATCH} events")
         try:
             resp = await self._publish_batch(messages)
-        finally:
+        except BaseException:
             for key, _events, _expected in parts:
                 self._cache.pop(key.filter, None)
+            raise
         if "error" in resp:
+            for key, _events, _expected in parts:
+                self._cache.pop(key.filter, None)
             raise self._translate(parts[0][0], parts[0][2], _api_error(resp["error"]))
         seq = int(resp["seq"])
+        first = seq - len(messages) + 1
+        # Extend each cached aggregate with its part, as a single append does: a round's
+        # 督办编号 series takes part in every report and would otherwise be reloaded whole each time.
+        offset = first
+        for key, events, expected in parts:
+            self._remember(key, events, expected, AppendResult(offset, offset + len(events) - 1))
+            offset += len(events)
         self.known_last_sequence = max(self.known_last_sequence, seq)
-        return AppendResult(seq - len(messages) + 1, seq)
+        return AppendResult(first, seq)
 
     async def _publish_batch(self, messages: Sequence[tuple[str, bytes, dict[str, str]]]) -> dict[str, Any]:
         batch_id = uuid.uuid4().hex
