@@ -5,7 +5,8 @@ real HTTP by many concurrent clients.
 
 `--rate R` offers R commands/s on a schedule (open loop) instead of as fast as the answers come, to read
 the latency at a given load (the issue's "p99 at half the target rate"). Reports commands/s, p50/p99 latency per command type, read-your-writes (a problem reported to intake
-until rectification's query shows it, sampled on every 5th problem, no `min_sequence` hint), how
+until rectification's query shows it, sampled on every 5th problem, asked with the report's
+`min_sequence` as a client reads its own write), how
 long until every service's projections have caught up after the last command, and each service's
 resident memory. Uses the same problem life as `services/e2e/test_replay_equals_live.py`
 (`ducha.testing.workload`): 8 stages from reported to revisit, ~5 commands per problem.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -79,19 +81,22 @@ class TimedDriver(workload.Driver):
         done = time.perf_counter()
         self.latency[kind].append((done - started) * 1000)
         if kind in ("intake:problems", "intake:report") and self.result.problems % 5 == 0:
-            self._tasks.append(asyncio.create_task(self._visible(data["id"], who, done)))
+            self._tasks.append(asyncio.create_task(self._visible(data["id"], int(data["sequence"]), who, done)))
         return data
 
-    async def _visible(self, pid: str, who: Actor, since: float) -> None:
-        for _ in range(2000):
+    async def _visible(self, pid: str, sequence: int, who: Actor, since: float) -> None:
+        """As a client reads its own write: the query names the command's sequence and the service
+        answers once its projection has applied it (no polling load on the service)."""
+        for _ in range(200):
             try:
-                r = await self.rect.client.get(f"/v1/problems/{pid}", headers=self.rect.headers(who))
+                r = await self.rect.client.get(f"/v1/problems/{pid}", params={"min_sequence": sequence},
+                                               headers=self.rect.headers(who))
             except httpx.HTTPError:
                 return
             if r.status_code == 200:
                 self.ryw.append((time.perf_counter() - since) * 1000)
                 return
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.01)
 
     async def settle(self) -> None:
         await asyncio.gather(*self._tasks)
@@ -104,14 +109,14 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p))]
 
 
-def resident_mb(root_pid: int) -> dict[str, float]:
-    """RSS of each process under `ducha run`, by the service it serves (from its command line)."""
+def service_pids(root_pid: int) -> dict[str, list[int]]:
+    """The processes under `ducha run`, by the service each serves (from its command line)."""
     out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss=,args="], capture_output=True, text=True).stdout
     rows = [line.split(None, 3) for line in out.splitlines() if line.strip()]
     children: dict[int, list[list[str]]] = defaultdict(list)
     for r in rows:
         children[int(r[1])].append(r)
-    found: dict[str, float] = {}
+    found: dict[str, list[int]] = defaultdict(list)
     stack = [root_pid]
     while stack:
         for r in children.get(stack.pop(), []):
@@ -123,8 +128,37 @@ def resident_mb(root_pid: int) -> dict[str, float]:
             if "nats-server" in args:
                 name = "nats-server"
             if name:
-                found[name] = found.get(name, 0) + int(r[2]) / 1024
-    return {k: round(v, 1) for k, v in found.items()}
+                found[name].append(int(r[0]))
+    return dict(found)
+
+
+def resident_mb(root_pid: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, pids in service_pids(root_pid).items():
+        kb = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/status") as f:
+                kb += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        out[name] = round(kb / 1024, 1)
+    return out
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root_pid: int) -> dict[str, float]:
+    """CPU time (user + system) each service has used so far, and this benchmark's own client."""
+    out: dict[str, float] = {}
+    for name, pids in service_pids(root_pid).items():
+        total = 0.0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        out[name] = total
+    me = os.times()
+    out["benchmark client"] = me.user + me.system
+    return out
 
 
 async def wait_caught_up(system: devsystem.System, timeout: float = 1200) -> float:
@@ -146,6 +180,8 @@ COMMANDS_PER_PROBLEM = 5.2
 
 
 async def drive(system: devsystem.System, problems: int, concurrency: int, rate: float | None) -> dict[str, Any]:
+    assert system.proc is not None
+    root = system.proc.pid
     keys = ensure_local_keys(system.data_dir / "keys")
     issuer = TokenIssuer(keys.private_pem)
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
@@ -160,6 +196,7 @@ async def drive(system: devsystem.System, problems: int, concurrency: int, rate:
         commands_before = d.result.commands
         sem = asyncio.Semaphore(concurrency)
 
+        cpu_before = cpu_seconds(root)
         started = time.perf_counter()
 
         async def go(n: int) -> None:
@@ -172,6 +209,7 @@ async def drive(system: devsystem.System, problems: int, concurrency: int, rate:
 
         await asyncio.gather(*(go(n) for n in range(problems)))
         seconds = time.perf_counter() - started
+        cpu_after = cpu_seconds(root)
         await d.settle()
         caught_up = await wait_caught_up(system)
         commands = d.result.commands - commands_before
@@ -187,6 +225,9 @@ async def drive(system: devsystem.System, problems: int, concurrency: int, rate:
         "read_your_writes_ms": {"n": len(d.ryw), "p50": round(pct(d.ryw, 0.5), 1), "p99": round(pct(d.ryw, 0.99), 1)},
         "caught_up_after_last_command_s": round(caught_up, 2),
         "log_sequence": d.result.last_sequence,
+        # where the machine's two cores went: CPU milliseconds per command, by process
+        "cpu_ms_per_command": {k: round((cpu_after[k] - cpu_before.get(k, 0.0)) * 1000 / max(commands, 1), 2)
+                               for k in sorted(cpu_after)},
     }
 
 

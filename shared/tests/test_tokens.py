@@ -15,7 +15,8 @@ import nats
 import pytest
 from ducha.cli import service_specs
 from ducha.contracts import Actor, Role
-from ducha.kernel.identity import KeyPair, TokenIssuer
+from ducha.kernel.errors import Unauthorized
+from ducha.kernel.identity import KeyPair, TokenIssuer, TokenVerifier
 from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.revocation import revoke
 from ducha.testing.plugin import run_service
@@ -29,6 +30,24 @@ def test_no_token_lives_longer_than_the_maximum(keys: KeyPair) -> None:
         issuer.issue(OFFICE, ttl=timedelta(hours=13))
     claims = jwt.decode(issuer.issue(OFFICE), options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 12 * 3600 and len(claims["jti"]) == 32
+
+
+def test_a_remembered_token_still_expires_and_can_still_be_revoked(keys: KeyPair) -> None:
+    issuer = TokenIssuer(keys.private_pem)
+    token = issuer.issue(OFFICE, ttl=timedelta(minutes=5))
+    now = [time.time()]
+    revoked: set[str] = set()
+    verifier = TokenVerifier(keys.public_pem, revoked.__contains__, clock=lambda: now[0])
+    assert verifier.verify(token) == verifier.verify(token) == OFFICE  # the second from memory
+    with pytest.raises(Unauthorized, match="not valid"):
+        verifier.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))  # never remembered
+    revoked.add(jwt.decode(token, options={"verify_signature": False})["jti"])
+    with pytest.raises(Unauthorized, match="revoked"):
+        verifier.verify(token)
+    revoked.clear()
+    now[0] += 301
+    with pytest.raises(Unauthorized, match="expired"):
+        verifier.verify(token)
 
 
 def test_the_cli_refuses_an_unbounded_token_lifetime(tmp_path: Path) -> None:

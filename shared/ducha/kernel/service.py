@@ -29,7 +29,7 @@ from .headers import SecurityHeadersMiddleware
 from .http import ERROR_RESPONSES, CurrentActor, error_response, install_error_handlers
 from .identity import TokenVerifier, ensure_local_keys
 from .limits import BodyLimitMiddleware, BodyLimits
-from .observability import correlation_middleware, metrics_response
+from .observability import CorrelationMiddleware, metrics_response
 from .projection import ProjectionRunner
 from .reaction import ReactionRunner
 from .revocation import RevocationList, follow, revoked_bucket
@@ -213,7 +213,7 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    app.middleware("http")(correlation_middleware(spec.name))
+    app.add_middleware(CorrelationMiddleware, service=spec.name)
     app.add_middleware(ShutdownGuard, gate=gate)  # outermost but for the body limit and headers below
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
