@@ -171,6 +171,18 @@ async def test_departments_fetch_only_what_the_policy_discloses(secured: Any, tm
         assert await asyncio.gather(DeptPublisher(svc.kernel).publish_pending(),
                                     DeptPublisher(svc.kernel).publish_pending()) == [0, 0]
         assert (await js.stream_info(DEPT_STREAM)).state.messages == before
+        # a publisher that remembers a stale end of the stream (another instance wrote since) is
+        # refused by the expected-last-sequence check, reads the end again and writes nothing twice
+        stale = DeptPublisher(svc.kernel)
+        assert await stale.publish_pending() == 0
+        await emit(reported("后来的问题"), "P5", "U1", MEMBER)
+        await emit(fed_back(), "P5", "U1", MEMBER)
+        await svc.kernel.catch_up()
+        await wait_until(stream_holds_outbox, timeout=20)
+        grown = (await js.stream_info(DEPT_STREAM)).state.messages
+        assert grown > before
+        assert await stale.publish_pending() == 0
+        assert (await js.stream_info(DEPT_STREAM)).state.messages == grown
         await _refused_everything_else(dept, djs)
         await dept.close()
 

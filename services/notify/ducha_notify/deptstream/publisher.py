@@ -56,6 +56,7 @@ class DeptPublisher:
         self.poll = poll
         self.js = kernel.store.js
         self._ensured: set[str] = set()
+        self._known: tuple[int, tuple[int, int]] | None = None
         self.wake = asyncio.Event()
 
     async def position(self) -> tuple[int, tuple[int, int]]:
@@ -70,9 +71,13 @@ class DeptPublisher:
 
     async def publish_pending(self) -> int:
         """Publish every outbox row not yet in the stream; the number published."""
-        last, pos = await self.position()
+        # The stream's end as this instance last wrote or read it: asking the server on every
+        # wake (twice) cost notify more than the publishing itself. If another instance wrote
+        # meanwhile, the expected-last-sequence check refuses our next publish and we read again.
+        last, pos = self._known if self._known is not None else await self.position()
         published = 0
         while True:
+            self._known = (last, pos)
             rows = await asyncio.to_thread(outbox_rows, self.kernel.engine, pos)
             if not rows:
                 return published
@@ -88,6 +93,10 @@ class DeptPublisher:
                     if exc.err_code == 10071:  # another instance wrote meanwhile: continue after it
                         last, pos = await self.position()
                         break
+                    self._known = None
+                    raise
+                except BaseException:
+                    self._known = None  # stored or not, we cannot tell: read the stream's end again
                     raise
                 last, pos = ack.seq, (int(row["source_sequence"]), int(row["n"]))
                 published += 1
