@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,33 +133,32 @@ def service_pids(root_pid: int) -> dict[str, list[int]]:
     return dict(found)
 
 
-def resident_mb(root_pid: int) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, pids in service_pids(root_pid).items():
-        kb = 0
-        for pid in pids:
-            with open(f"/proc/{pid}/status") as f:
-                kb += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-        out[name] = round(kb / 1024, 1)
-    return out
+def _per_service(root_pid: int, value_of: Callable[[int], float]) -> dict[str, float]:
+    return {name: sum(value_of(pid) for pid in pids) for name, pids in service_pids(root_pid).items()}
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def resident_mb(root_pid: int) -> dict[str, float]:
+    return {name: round(mb, 1) for name, mb in _per_service(root_pid, _rss_mb).items()}
+
+
 def cpu_seconds(root_pid: int) -> dict[str, float]:
     """CPU time (user + system) each service has used so far, and this benchmark's own client."""
-    out: dict[str, float] = {}
-    for name, pids in service_pids(root_pid).items():
-        total = 0.0
-        for pid in pids:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-        out[name] = total
     me = os.times()
-    out["benchmark client"] = me.user + me.system
-    return out
+    return {**_per_service(root_pid, _cpu_s), "benchmark client": me.user + me.system}
 
 
 async def wait_caught_up(system: devsystem.System, timeout: float = 1200) -> float:
