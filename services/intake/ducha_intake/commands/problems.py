@@ -49,17 +49,22 @@ async def report_problem(kernel: Kernel, ctx: CommandContext, body: ProblemIn) -
     earlier = (await kernel.store.load(key)).events_of_command(ctx.command_id)
     if earlier and isinstance(earlier[0].payload, IssueReported):  # replays the first result, both aggregates
         return await kernel.commands.run_multi([key, series_key(earlier[0].payload.round_id)], ctx, lambda _l: {})
-    team = (await load(kernel, TeamState, team_key(ctx.actor.team_id))).require()
-    content = (await load(kernel, ContentState, content_key(body.content_id))).require()
+    # one round trip's wait for the independent facts instead of one after another
+    team_state, content_state, unit, earlier_state = await asyncio.gather(
+        load(kernel, TeamState, team_key(ctx.actor.team_id)),
+        load(kernel, ContentState, content_key(body.content_id)),
+        load(kernel, UnitState, unit_key(body.unit_id)),
+        load(kernel, p.ProblemState, problem_key(body.repeat_of, body.unit_id)) if body.repeat_of else _none(),
+    )
+    team, content = team_state.require(), content_state.require()
     setting = p.ReportSetting(
         actor=ctx.actor,
-        unit=await load(kernel, UnitState, unit_key(body.unit_id)),
+        unit=unit,
         team=team,
         content=content,
         round=await load(kernel, RoundState, round_key(content.round_id)),
         today=local_date(kernel.clock.now()),
-        earlier=await load(kernel, p.ProblemState, problem_key(body.repeat_of, body.unit_id))
-        if body.repeat_of else None,
+        earlier=earlier_state,
     )
     event = IssueReported(
         round_id=content.round_id,
@@ -75,6 +80,10 @@ async def report_problem(kernel: Kernel, ctx: CommandContext, body: ProblemIn) -
         return {key: reported, series: numbered}
 
     return await kernel.commands.run_multi([key, series], ctx, decide)
+
+
+async def _none() -> None:
+    return None
 
 
 async def _problem(kernel: Kernel, problem_id: str) -> tuple[str, p.ProblemState]:
