@@ -38,7 +38,7 @@ from ducha.testing import workload
 from ducha.testing.plugin import LOCAL_POSTGRES
 from ducha_web import devsystem
 
-SERVICES = ("intake", "rectification", "verification", "notify", "web")
+SERVICES = ("intake", "rectification", "verification", "notify", "audit", "web")
 _today = date.today()
 # The workload's dates (written for a test clock in March 2026), moved to the services' real today.
 TODAY_DATES = {"2026-03-01": str(_today - timedelta(days=1)), "2026-03-08": str(_today + timedelta(days=7)),

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from ducha.cli import service_specs
 from ducha.kernel.natsserver import free_port
 from ducha.testing.plugin import LOCAL_POSTGRES, assert_no_dead_letters, drop_schema
 from ducha.testing.plugin import test_database_kind as database_kind
 
-SERVICES = ["intake", "rectification", "verification", "notify", "web"]
+SERVICES = list(service_specs())  # every service `ducha run` starts, each on a port of its own
 ROLES = {
     "office": ["--role", "office", "--name", "fuzz-office"],
     "team": ["--role", "team", "--team", "T01", "--leader", "--name", "fuzz-team"],

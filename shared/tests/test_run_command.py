@@ -14,9 +14,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ducha.cli import service_specs
 from ducha.kernel.natsserver import free_port
 
-SERVICES = ["intake", "rectification", "verification", "notify", "web"]
+SERVICES = list(service_specs())  # every service `ducha run` starts, each on a port of its own
 
 
 def _env(tmp_path: Path, ports: dict[str, int], web_auth: str | None = "demo") -> dict[str, str]:
