@@ -585,6 +585,11 @@ class DeliveryTracker:
             consumer, sseq, cseq, pending = t[3], int(t[5]), int(t[6]), int(t[8])
         else:
             consumer, sseq, cseq, pending = t[5], int(t[7]), int(t[8]), int(t[10])
+        self.check_parts(consumer, cseq)
+        return sseq, pending
+
+    def check_parts(self, consumer: str, cseq: int) -> None:
+        """`check` for a reply already split (the log follower's fast path)."""
         if consumer != self.consumer:
             if self.consumer is not None or cseq != 1:
                 raise DeliveryGap(f"consumer changed to {consumer} at consumer sequence {cseq}")
@@ -592,7 +597,6 @@ class DeliveryTracker:
         elif cseq != self.consumer_seq + 1:
             raise DeliveryGap(f"consumer sequence jumped from {self.consumer_seq} to {cseq}")
         self.consumer_seq = cseq
-        return sseq, pending
 
 
 async def subscribe_ordered(

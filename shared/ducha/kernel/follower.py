@@ -115,9 +115,12 @@ class LogFollower:
         self._known: frozenset[str] = frozenset()
         # Unbounded on purpose: flow control bounds what the server sends ahead, and a callback
         # that blocks makes nats-py drop messages as a slow consumer.
-        self._queue: asyncio.Queue[nats.aio.msg.Msg] = asyncio.Queue()
+        self._queue: asyncio.Queue[nats.aio.msg.Msg | natsfast.Parts] = asyncio.Queue()
         self._tracker = DeliveryTracker()
         self._pending = -1
+        self._in_hand = 0  # messages taken from the queue, not yet handled
+        self._read_to = 0  # the last sequence sorted (handled, or being handled)
+        self._backoff = retry_delay
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._advanced = asyncio.Condition()
@@ -165,6 +168,9 @@ class LogFollower:
             self.store.js, self.store.stream, list(self.subjects), self.position + 1, None
         )
         self._queue = natsfast.pending_queue(self._sub)  # read nats-py's queue: no callback per message
+        natsfast.follow_fast(self._sub)
+        self._in_hand = 0
+        self._read_to = self.position
         self._known = frozenset(self.store.registry.types())
 
     async def _unsubscribe(self) -> None:
@@ -182,71 +188,107 @@ class LogFollower:
 
     # ---------------------------------------------------------------- work
     async def _work(self) -> None:
-        backoff = self.retry_delay
         while not self._stopping:
-            queue = self._queue
-            sub = self._sub
-            batch = [await queue.get()]
-            room = min(self.batch_max, queue.qsize() + 1)
-            while len(batch) < room:
-                batch.append(queue.get_nowait())
-            if sub is not None:
-                await natsfast.taken(sub, batch)
             try:
-                async with self._busy:
-                    await self._process(batch)
-                backoff = self.retry_delay
+                await self._follow()
             except asyncio.CancelledError:
                 raise
             except TooNew as too_new:
                 await self._pause(too_new)
             except Exception as exc:  # noqa: BLE001 - any failure: resync from the stored position
                 log.error("%s/%s failed, resyncing from the stored position in %.1fs: %r",
-                          self.service, self.label, backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                          self.service, self.label, self._backoff, exc)
+                await asyncio.sleep(self._backoff)
+                self._backoff = min(self._backoff * 2, 10.0)
                 await self._resync()
 
-    async def _process(self, batch: list[nats.aio.msg.Msg]) -> None:
+    async def _follow(self) -> None:
+        """Read, sort and hand on batches until something stops it (raises). The next batch is
+        read and decoded on this thread while the previous one is handled (the projections'
+        commits run in a worker thread): reading, decoding and committing take turns otherwise.
+        Batches are handled one at a time, in order."""
+        queue, sub = self._queue, self._sub
+        handling: asyncio.Task[None] | None = None
+        try:
+            while True:
+                if handling is not None and queue.empty():
+                    await handling  # nothing to overlap with: settle it (a failure shows now)
+                    handling = None
+                batch = [await queue.get()]
+                room = min(self.batch_max, queue.qsize() + 1)
+                while len(batch) < room:
+                    batch.append(queue.get_nowait())
+                self._in_hand += len(batch)
+                if sub is not None:
+                    await natsfast.taken(sub, batch)
+                delivered, stop = self._sort(batch)
+                if handling is not None:
+                    await handling
+                handling = asyncio.create_task(self._hand_on(delivered, stop, len(batch)))
+                if stop is not None:
+                    await handling  # raises `stop` once what came before it is handled
+        except BaseException as exc:
+            if handling is not None:
+                if isinstance(exc, asyncio.CancelledError):
+                    handling.cancel()
+                await asyncio.wait([handling])  # settled before anyone reloads the position
+                if not handling.cancelled():
+                    handling.exception()  # retrieved: the exception raised here is what counts
+            raise
+
+    def _sort(self, batch: list[nats.aio.msg.Msg | natsfast.Parts]) -> tuple[list[Delivered], Exception | None]:
         delivered: list[Delivered] = []
-        stop: Exception | None = None
-        check = self._tracker.check
-        position = self.position
-        for msg in batch:
-            try:
-                seq, self._pending = check(msg.reply)
-            except DeliveryGap as gap:
-                stop = gap  # handle what came before it, then restart from the stored position
-                break
-            if seq <= position:
+        tracker = self._tracker
+        read_to = max(self._read_to, self.position)
+        decode = self._decode
+        for item in batch:
+            subject, data, seq, cseq, pending, consumer = (
+                item if isinstance(item, tuple) else natsfast.parts(item))
+            if cseq != tracker.consumer_seq + 1 or consumer != tracker.consumer:
+                try:
+                    tracker.check_parts(consumer, cseq)
+                except DeliveryGap as gap:
+                    return delivered, gap  # handle what came before it, then restart from the stored position
+            else:
+                tracker.consumer_seq = cseq
+            self._pending = pending
+            if seq <= read_to:
                 continue
             try:
-                delivered.append(self._decode(msg, seq))
+                delivered.append(decode(subject, data, seq))
             except TooNew as too_new:
-                stop = too_new
-                break
-        if delivered:
-            await self._handle(delivered)
+                return delivered, too_new
+            read_to = seq
+            self._read_to = seq
+        return delivered, None
+
+    async def _hand_on(self, delivered: list[Delivered], stop: Exception | None, taken: int) -> None:
+        try:
+            async with self._busy:
+                if delivered:
+                    await self._handle(delivered)
+        finally:
+            self._in_hand -= taken
+        self._backoff = self.retry_delay
         if self.paused is not None and self.position >= self.paused.sequence:
             self._resume()
-        self.caught_up = stop is None and self._pending == 0 and self._queue.empty()
+        self.caught_up = stop is None and self._pending == 0 and self._queue.empty() and not self._in_hand
         async with self._advanced:
             self._advanced.notify_all()
         if stop is not None:
             raise stop
 
-    def _decode(self, msg: nats.aio.msg.Msg, seq: int) -> Delivered:
-        subject = msg.subject
+    def _decode(self, subject: str, data: bytes, seq: int) -> Delivered:
         event_type = subject.rpartition(".")[2]
         if self.wanted is not None and event_type not in self.wanted and event_type in self._known:
-            return Delivered(seq, subject, msg.data, None)
+            return Delivered(seq, subject, data, None)
         try:
-            event = self.store.decode(msg.data, seq, event_type)
-            return Delivered(seq, subject, msg.data, event)
+            event = self.store.decode(data, seq, event_type)
+            return Delivered(seq, subject, data, event)
         except MalformedEvent as exc:
-            if exc.too_new or written_by_newer(self.store.registry, msg.data):
+            if exc.too_new or written_by_newer(self.store.registry, data):
                 raise TooNew(seq, subject, exc.reason) from None
-            return Delivered(seq, subject, msg.data, None, exc.reason)
+            return Delivered(seq, subject, data, None, exc.reason)
 
     # --------------------------------------------------------------- pause
     async def _pause(self, too_new: TooNew) -> None:

@@ -316,7 +316,7 @@ class ProjectionRunner(LogFollower):
         """Nothing left for a replay whose target was in the log before it started: the server
         has nothing pending for the consumer and every message it delivered has been applied
         (also right when no event matches, where the consumer's stream position runs ahead)."""
-        if self._sub is None or not self._queue.empty() or self._busy.locked():
+        if self._sub is None or not self._queue.empty() or self._in_hand:
             return False
         try:
             info = await self._sub.consumer_info()
@@ -325,7 +325,7 @@ class ProjectionRunner(LogFollower):
         delivered = info.delivered.consumer_seq if info.delivered else None
         return bool(info.num_pending == 0 and delivered is not None
                     and delivered == self._tracker.consumer_seq
-                    and self._queue.empty() and not self._busy.locked())
+                    and self._queue.empty() and not self._in_hand)
 
     # ------------------------------------------------------- read-your-writes
     async def wait_for(self, sequence: int, timeout: float = 2.0, server_every: float = 0.05) -> bool:
@@ -354,7 +354,7 @@ class ProjectionRunner(LogFollower):
                     await asyncio.wait_for(self._advanced.wait(), timeout=min(remaining, 0.02))
 
     async def _nothing_to_apply_until(self, sequence: int) -> bool:
-        if self._sub is not None and (self._pending > 0 or not self._queue.empty()):
+        if self._sub is not None and (self._pending > 0 or not self._queue.empty() or self._in_hand):
             # Delivered but not applied, or the server said more is pending: events to apply
             # follow anyway, so asking the server (a consumer-info and a subject search per
             # filter, 20 times a second per waiter) would only compete with a catch-up.
@@ -372,7 +372,7 @@ class ProjectionRunner(LogFollower):
     async def _consumer_drained(self) -> bool:
         """One request instead of one per filter: the consumer has nothing pending and everything
         it delivered is applied, so every matching event in the log is applied."""
-        if self._sub is None or not self._queue.empty():
+        if self._sub is None or not self._queue.empty() or self._in_hand:
             return False
         try:
             info = await self._sub.consumer_info()
@@ -384,7 +384,7 @@ class ProjectionRunner(LogFollower):
     def lag(self) -> dict[str, Any]:
         """Events still to apply: what the server said was pending after the last delivery, plus
         what is delivered but not yet applied."""
-        behind = max(self._pending, 0) + self._queue.qsize()
+        behind = max(self._pending, 0) + self._queue.qsize() + self._in_hand
         since = time.time() - self.last_applied_at if self.last_applied_at else 0.0
         return {
             "projection": self.projection.name,
