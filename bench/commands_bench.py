@@ -184,7 +184,9 @@ async def drive(system: devsystem.System, problems: int, concurrency: int, rate:
     root = system.proc.pid
     keys = ensure_local_keys(system.data_dir / "keys")
     issuer = TokenIssuer(keys.private_pem)
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    # idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them under us
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2,
+                          keepalive_expiry=2.0)
     services = {name: HttpHarness(system.url(name), issuer, limits)
                 for name in ("intake", "rectification", "verification")}
     d = TimedDriver(services, services["rectification"])

@@ -32,6 +32,20 @@ class WorkloadResult:
     resent: int = 0  # commands sent twice at once with one Idempotency-Key
 
 
+async def _post(h: ServiceHarness, path: str, body: Any, params: dict[str, int] | None,
+                headers: dict[str, str]) -> httpx.Response:
+    """A command whose connection broke is sent again with the same Idempotency-Key, as a client
+    should: it is stored once and the answer is the first run's."""
+    for attempt in range(3):
+        try:
+            answer: httpx.Response = await h.client.post(path, json=body, params=params, headers=headers)
+            return answer
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 class Driver:
     """Sends the workload's commands. `resend_share` of them go twice at the same moment with the
     same Idempotency-Key (a client retrying on a timeout): both must get the same answer, and only
@@ -49,8 +63,7 @@ class Driver:
         params = {"min_sequence": after} if after else None
         copies = 2 if self.rng.random() < self.resend_share else 1
         for _ in range(50):
-            answers = await asyncio.gather(*(h.client.post(path, json=body, params=params, headers=headers)
-                                             for _ in range(copies)))
+            answers = await asyncio.gather(*(_post(h, path, body, params, headers) for _ in range(copies)))
             for a in answers:
                 if a.status_code >= 500 and not (a.status_code == 503 and a.headers.get("Retry-After")):
                     raise AssertionError(f"{service} {path}: {a.status_code} {a.text}")
