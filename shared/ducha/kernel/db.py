@@ -6,6 +6,9 @@ the log commit together, so whatever survives a crash is consistent.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,10 +70,29 @@ def make_engine(url: str, schema: str | None = None, **kwargs: Any) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, **kwargs)
 
 
+_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_writers_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock:
+    with _writers_guard:
+        lock = _writers.get(engine)
+        if lock is None:
+            lock = _writers[engine] = threading.Lock()
+        return lock
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A connection in a write transaction, committed on success, rolled back on error."""
-    with engine.connect() as conn:
+    """A connection in a write transaction, committed on success, rolled back on error.
+
+    SQLite has one writer at a time, and a writer that finds the lock taken sleeps in SQLite's
+    busy handler for up to 100 ms per try however soon the lock is free: with a service's
+    projections and reactions writing one file, that sleep was most of notify's commit time under
+    load. Writers of one process therefore queue on a lock of their own, and wake the moment it is
+    free; other processes (a second instance, `ducha rebuild`) still meet the busy timeout."""
+    turn = _writer_lock(engine) if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    with turn, engine.connect() as conn:
         conn = conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
