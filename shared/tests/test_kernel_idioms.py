@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
@@ -12,6 +13,7 @@ from typing import Any, cast
 import pytest
 from ducha.contracts import Actor, DomainEvent, Envelope, Role
 from ducha.kernel.aggregate import AggregateState, LoadedAggregate, applies
+from ducha.kernel.batched import BatchedProjection
 from ducha.kernel.errors import Forbidden, NotFound, NotYetVisible
 from ducha.kernel.eventstore import LoadedAggregate as ReExported
 from ducha.kernel.http import (
@@ -32,7 +34,7 @@ from ducha.kernel.subjects import AggregateKey
 from ducha.testing.sample import CounterIncremented, CounterOpened, CounterProjection, CounterState
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData
 
 OFFICE = Actor(id="o1", name="办公室", role=Role.OFFICE)
 KEY = AggregateKey("kt", "counter", "c1", "U1")
@@ -109,6 +111,47 @@ def test_projection_handles_dispatches_by_payload_type() -> None:
     assert calls == [("inc", 7), ("inc", 9), ("CounterOpened", 3), ("CounterIncremented", 7)]
     assert set(Both.handled_types()) == {CounterOpened, CounterIncremented}
     assert set(CounterProjection.handled_types()) == {CounterOpened, CounterIncremented}
+
+
+def test_a_batched_projection_gathers_a_run_of_events_and_writes_once() -> None:
+    class Tally:
+        def __init__(self, events: int) -> None:
+            self.seen: list[str] = []
+            self.flushed = 0
+            self.events = events
+
+        def flush(self) -> None:
+            self.flushed += 1
+
+    batches: list[Tally] = []
+
+    class Counts(BatchedProjection[Tally]):
+        name, version, subjects, metadata = "kt_counts", 1, ("ducha.ev.kt.>",), MetaData()
+        also_reads = frozenset({"CounterOpened"})
+
+        def begin(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> Tally:
+            batches.append(Tally(len(events)))
+            return batches[-1]
+
+        def before(self, batch: Tally, event: Envelope[DomainEvent]) -> None:
+            batch.seen.append(f"before {event.event_type}")
+
+        @Projection.handles(CounterIncremented)
+        def _inc(self, batch: Tally, event: Envelope[Any]) -> None:
+            batch.seen.append(f"+{event.payload.by}")
+
+    class LooksAtEverything(Counts):
+        def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
+            super().apply(conn, event)
+
+    Counts().apply_batch(cast(Connection, None), HISTORY)
+    Counts().apply(cast(Connection, None), HISTORY[1])
+    assert [(b.events, b.seen, b.flushed) for b in batches] == [
+        (3, ["before CounterOpened", "before CounterIncremented", "+2", "before CounterIncremented", "+5"], 1),
+        (1, ["before CounterIncremented", "+2"], 1)]
+    # the follower decodes only what it has handlers for and what `before` reads
+    assert Counts.wanted_event_types() == frozenset({"CounterIncremented", "CounterOpened"})
+    assert LooksAtEverything.wanted_event_types() is None
 
 
 # ------------------------------------------------------------------ HTTP glue

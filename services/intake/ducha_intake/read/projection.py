@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from ducha.contracts import intake as ev
 from ducha.contracts.base import DomainEvent, Envelope
+from ducha.kernel.batched import BatchedProjection
 from ducha.kernel.projection import Projection, ProjectionError
 from ducha.kernel.subjects import context_filter
 from sqlalchemy import Connection, Table, bindparam, select, update
@@ -104,7 +105,7 @@ class Rows:
         if row is not None:
             row.update(values, last_sequence=e.sequence)
 
-    def write(self) -> None:
+    def flush(self) -> None:
         for table in TABLES:
             fresh = list(self.new[table.name].values())
             if fresh:
@@ -117,20 +118,14 @@ class Rows:
             self.conn.execute(_insert_team_unit, self.team_units)
 
 
-class IntakeProjection(Projection):
+class IntakeProjection(BatchedProjection[Rows]):
     name = "intake"
     version = 3  # 2: supervision_no (督办编号); 3: index of the problem list's order
     subjects = (context_filter("intake"),)
     metadata = metadata
 
-    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
-        self.apply_batch(conn, [event])
-
-    def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
-        rows = Rows(conn, events)
-        for event in events:
-            Projection.apply(self, cast(Connection, rows), event)  # the handlers below get `rows`
-        rows.write()
+    def begin(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> Rows:
+        return Rows(conn, events)
 
     # ------------------------------------------------------ directory
     @Projection.handles(ev.UnitRegistered)

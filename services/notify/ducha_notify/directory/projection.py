@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from ducha import figures
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts import intake as i
 from ducha.contracts import rectification as r
 from ducha.contracts import verification as v
+from ducha.kernel.batched import BatchedProjection
 from ducha.kernel.projection import Projection
 from ducha.kernel.subjects import context_filter
 from sqlalchemy import Connection, bindparam, select, update
@@ -67,24 +68,22 @@ class Batch:
                                         for row in updates])
 
 
-class DirectoryProjection(Projection):
+class DirectoryProjection(BatchedProjection[Batch]):
     name = "notify_directory"
     version = 2  # 2: per-problem figure facts
     subjects = (context_filter("intake"), context_filter("rectification"), context_filter("verification"))
     metadata = metadata
+    also_reads = FIGURE_EVENTS
 
-    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
-        self.apply_batch(conn, [event])
-
-    def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
+    def begin(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> Batch:
         batch = Batch(conn)
         batch.load({e.aggregate_id for e in events if e.aggregate_type == "problem"
                     and not isinstance(e.payload, i.IssueReported)})
-        for event in events:
-            if event.event_type in FIGURE_EVENTS:
-                self._fold(batch, event)
-            Projection.apply(self, cast(Connection, batch), event)  # the handles dispatch, onto the batch
-        batch.flush()
+        return batch
+
+    def before(self, batch: Batch, event: Envelope[DomainEvent]) -> None:
+        if event.event_type in FIGURE_EVENTS:
+            self._fold(batch, event)
 
     @staticmethod
     def _fold(batch: Batch, event: Envelope[DomainEvent]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts.notify import (
@@ -21,6 +21,7 @@ from ducha.contracts.notify import (
     NotificationSent,
     TemplateUpdated,
 )
+from ducha.kernel.batched import BatchedProjection
 from ducha.kernel.projection import Projection
 from sqlalchemy import Connection, and_, bindparam, update
 
@@ -70,20 +71,14 @@ class Batch:
             self.conn.execute(_read, [{"nid": n, "pid": p, "at": at} for (n, p), at in self.reads.items()])
 
 
-class NotificationsProjection(Projection):
+class NotificationsProjection(BatchedProjection[Batch]):
     name = "notify_notifications"
     version = 1
     subjects = ("ducha.ev.notify._.notification.>", "ducha.ev.notify._.template.>")
     metadata = metadata
 
-    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
-        self.apply_batch(conn, [event])
-
-    def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
-        batch = Batch(conn)
-        for event in events:
-            Projection.apply(self, cast(Connection, batch), event)  # the handles dispatch, onto the batch
-        batch.flush()
+    def begin(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> Batch:
+        return Batch(conn)
 
     @Projection.handles(TemplateUpdated)
     def _template(self, b: Batch, e: Envelope[Any]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from ducha.contracts import DomainEvent, Envelope
 from ducha.contracts.notify import (
@@ -19,6 +19,7 @@ from ducha.contracts.notify import (
     WebhookDeliveryAttempted,
     WebhookReplayRequested,
 )
+from ducha.kernel.batched import BatchedProjection
 from ducha.kernel.projection import Projection
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -63,20 +64,14 @@ class Batch:
             self.conn.execute(_update_delivery, changed)
 
 
-class SubscriptionsProjection(Projection):
+class SubscriptionsProjection(BatchedProjection[Batch]):
     name = "notify_subscriptions"
     version = 1
     subjects = ("ducha.ev.notify._.subscription.>",)
     metadata = metadata
 
-    def apply(self, conn: Connection, event: Envelope[DomainEvent]) -> None:
-        self.apply_batch(conn, [event])
-
-    def apply_batch(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> None:
-        batch = Batch(conn)
-        for event in events:
-            Projection.apply(self, cast(Connection, batch), event)  # the handles dispatch, onto the batch
-        batch.flush()
+    def begin(self, conn: Connection, events: Sequence[Envelope[DomainEvent]]) -> Batch:
+        return Batch(conn)
 
     @Projection.handles(SubscriptionRegistered)
     def _registered(self, b: Batch, e: Envelope[Any]) -> None:
