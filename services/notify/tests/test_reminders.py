@@ -166,7 +166,8 @@ async def test_each_reminder_reaches_the_right_people_once(nats_server: NatsServ
     # restart: nothing is sent again
     async with run_service(spec(settings), nats_server.url, tmp_path, keys, clock=clock, database=database) as svc:
         assert await scan(svc.kernel) == 0
-        await asyncio.sleep(1.0)
+        sender = svc.kernel.extras["notify"].sender
+        await wait_until(lambda: sender is not None and sender.passes >= 2 and not sender.tasks)
         assert len(smtp.messages) == total
     await robot.stop()
 

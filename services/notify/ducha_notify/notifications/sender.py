@@ -50,6 +50,7 @@ class NotificationSender:
         self.tasks: set[asyncio.Task[None]] = set()
         self.limit = asyncio.Semaphore(MAX_PARALLEL)
         self.reported: set[tuple[str, str]] = set()  # permanent failures already logged
+        self.passes = 0  # looks at what is pending (a test waits on it rather than on the clock)
 
     def poke(self) -> None:
         self.wake.set()
@@ -72,6 +73,7 @@ class NotificationSender:
                     task = asyncio.create_task(self._send(row, key))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
+                self.passes += 1
                 self.wake.clear()
                 await wait_or_timeout(self.wake, self.rt.settings.poll_seconds)
         finally:
