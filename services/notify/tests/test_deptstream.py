@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -183,11 +184,20 @@ async def test_departments_fetch_only_what_the_policy_discloses(secured: Any, tm
         assert grown > before
         assert await stale.publish_pending() == 0
         assert (await js.stream_info(DEPT_STREAM)).state.messages == grown
-        await _refused_everything_else(dept, djs)
+
+        async def traffic() -> None:  # events on the log and on the department stream, after the sneaking subscribe
+            before_traffic = (await js.stream_info(DEPT_STREAM)).state.messages
+            await emit(reported("再后来的问题"), "P6", "U1", MEMBER)
+            await emit(fed_back(), "P6", "U1", MEMBER)
+            await svc.kernel.catch_up()
+            await wait_until(stream_holds_outbox, timeout=20)
+            assert (await js.stream_info(DEPT_STREAM)).state.messages > before_traffic
+
+        await _refused_everything_else(dept, djs, traffic)
         await dept.close()
 
 
-async def _refused_everything_else(dept: Any, djs: Any) -> None:
+async def _refused_everything_else(dept: Any, djs: Any, traffic: Callable[[], Awaitable[None]]) -> None:
     """No takeover of another department's consumer, no consumer management, no internal log."""
     other = consumer_names("U2")[0]
     config = {"stream_name": DEPT_STREAM, "config": {"durable_name": other, "name": other,
@@ -214,5 +224,7 @@ async def _refused_everything_else(dept: Any, djs: Any) -> None:
     for subject in ("ducha.ev.>", "ducha.dept.>", "_INBOX.>"):
         await dept.subscribe(subject, cb=on_msg)
     await dept.flush()
-    await asyncio.sleep(0.2)
+    await traffic()
+    # the server answers this flush after routing every message published before it
+    await dept.flush()
     assert sneaked == []
