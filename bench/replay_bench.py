@@ -30,10 +30,22 @@ from ducha.kernel.eventstore import EventStore
 from ducha.kernel.natsserver import NatsServer
 from ducha.kernel.projection import Projection
 from ducha.testing.plugin import LOCAL_POSTGRES
+from sqlalchemy import MetaData
+
+
+class NoOp(Projection):
+    """Reads and decodes every event and writes nothing: the follower's own ceiling on this log."""
+
+    name, version, metadata = "noop", 1, MetaData()
+    subjects = ("ducha.ev.>",)
+
+    def apply_batch(self, conn: Any, events: Any) -> None:
+        pass
 
 
 def all_projections() -> list[tuple[str, Projection]]:
-    out = [(name, p) for name, spec in service_specs().items() for p in spec.projections()]
+    out: list[tuple[str, Projection]] = [("kernel", NoOp())]
+    out += [(name, p) for name, spec in service_specs().items() for p in spec.projections()]
     try:
         from ducha_web.trend import TrendProjection
 
@@ -52,7 +64,8 @@ async def run(nats_url: str, postgres: bool, only: list[str], progress: bool) ->
     rows = []
     try:
         for service, projection in all_projections():
-            if only and service not in only and projection.name not in only:
+            if (only and service not in only and projection.name not in only) or (
+                    not only and projection.name == NoOp.name):
                 continue
             scratch = Scratch.like(LOCAL_POSTGRES if postgres else "sqlite:///x.db",
                                    f"bench_{projection.name}", folder)
@@ -80,7 +93,8 @@ def main() -> None:
     where.add_argument("--nats", help="URL of a running nats-server holding the log")
     where.add_argument("--store", help="a JetStream store folder: start a nats-server on it")
     parser.add_argument("--postgres", action="store_true", help=f"scratch databases in {LOCAL_POSTGRES}")
-    parser.add_argument("--only", action="append", default=[], help="service or projection name (repeatable)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="service or projection name (repeatable); 'noop': read and decode only")
     parser.add_argument("--profile", help="write a cProfile of the run to this file")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--json", action="store_true")

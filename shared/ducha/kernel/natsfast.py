@@ -101,21 +101,23 @@ async def _process_msg(self: Any, sid: int, subject: bytes, reply: bytes, data: 
     t = reply.split(b".")
     jsi = sub._jsi
     size = len(data)
-    queue = sub._pending_queue
     limit = sub._pending_bytes_limit
-    if (len(t) != 9 or t[0] != b"$JS" or t[1] != b"ACK" or int(t[6]) != jsi._dseq or queue.full()
+    if (len(t) != 9 or t[0] != b"$JS" or t[1] != b"ACK" or int(t[6]) != jsi._dseq
             or (limit > 0 and sub._pending_size + size >= limit)):
+        return await _ORIGINAL_PROCESS_MSG(self, sid, subject, reply, data, headers)
+    dseq, sseq = jsi._dseq, int(t[5])
+    try:
+        sub._pending_queue.put_nowait((subject.decode(), data, sseq, dseq, int(t[8]), t[3].decode()))
+    except asyncio.QueueFull:  # nothing changed yet: nats-py's path reports the slow consumer
         return await _ORIGINAL_PROCESS_MSG(self, sid, subject, reply, data, headers)
     stats = self.stats
     stats["in_msgs"] += 1
     stats["in_bytes"] += size
     sub._received += 1
-    dseq, sseq = int(t[6]), int(t[5])
     jsi._active = True
     jsi._dseq = dseq + 1
     jsi._sseq = sseq
     sub._pending_size += size
-    queue.put_nowait((subject.decode(), data, sseq, dseq, int(t[8]), t[3].decode()))
     jsi._fciseq += 1
     jsi._cmeta = reply.decode()
 
