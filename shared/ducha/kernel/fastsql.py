@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -163,3 +163,31 @@ class FastConnection:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
+
+
+class PlannerStatistics:
+    """Keeps PostgreSQL's planner statistics of a projection's tables current while it is built.
+
+    A table created by a rebuild has none until autovacuum gets to it, which it does late: the
+    planner then reads a batch's rows by primary key with a sequential scan, and a prepared
+    statement keeps that plan. Seen replaying rectification (30,000 problems): half of the commit
+    thread's time waiting on its batch's `SELECT ... WHERE problem_id IN (...)`, rows growing
+    slower with every batch. So the runner analyzes its tables as they grow: after 2,000 events,
+    then each time the count has grown fourfold (a few times per rebuild; ANALYZE samples a bounded
+    number of rows, reads and writes go on meanwhile, and it invalidates the stale plans)."""
+
+    first, factor = 2000, 4
+
+    def __init__(self, engine: Engine, metadata: MetaData) -> None:
+        self._engine = engine
+        self._tables = list(metadata.sorted_tables) if engine.dialect.name == "postgresql" else []
+        self._next = self.first
+
+    def grown(self, applied: int) -> None:
+        if not self._tables or applied < self._next:
+            return
+        self._next = applied * self.factor
+        with self._engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.format_table
+            for table in self._tables:
+                conn.exec_driver_sql(f"ANALYZE {quote(table)}")

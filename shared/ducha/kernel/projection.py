@@ -37,7 +37,7 @@ from ..contracts.base import DomainEvent, Envelope
 from .aggregate import collect_handlers
 from .db import is_sqlite, serialize_schema_changes, write_transaction
 from .eventstore import EventStore
-from .fastsql import FastConnection, PlanCache
+from .fastsql import FastConnection, PlanCache, PlannerStatistics
 from .follower import Delivered, LogFollower
 
 log = logging.getLogger("ducha.projection")
@@ -156,6 +156,7 @@ class ProjectionRunner(LogFollower):
         self.applied = 0
         self._past_until = False
         self._plans = PlanCache(engine.dialect)
+        self._statistics = PlannerStatistics(engine, projection.metadata)
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -281,6 +282,7 @@ class ProjectionRunner(LogFollower):
             )
         self.position = last
         self.applied += len(events)
+        self._statistics.grown(self.applied)
 
     def stored_position(self) -> int:
         with self.engine.connect() as conn:
