@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -155,10 +156,24 @@ def resident_mb(root_pid: int) -> dict[str, float]:
     return {name: round(mb, 1) for name, mb in _per_service(root_pid, _rss_mb).items()}
 
 
-def cpu_seconds(root_pid: int) -> dict[str, float]:
-    """CPU time (user + system) each service has used so far, and this benchmark's own client."""
+def _postgres_pids() -> list[int]:
+    out = subprocess.run(["ps", "-e", "-o", "pid=,comm="], capture_output=True, text=True).stdout
+    return [int(pid) for pid, _, comm in (line.strip().partition(" ") for line in out.splitlines())
+            if comm.strip() == "postgres"]
+
+
+def cpu_seconds(root_pid: int, postgres: bool = False) -> dict[str, float]:
+    """CPU time (user + system) each service has used so far, this benchmark's own client and, with
+    PostgreSQL, the whole database server (every backend, not only ours)."""
     me = os.times()
-    return {**_per_service(root_pid, _cpu_s), "benchmark client": me.user + me.system}
+    out = {**_per_service(root_pid, _cpu_s), "benchmark client": me.user + me.system}
+    if postgres:
+        total = 0.0
+        for pid in _postgres_pids():
+            with contextlib.suppress(OSError):  # a backend that ended meanwhile
+                total += _cpu_s(pid)
+        out["postgresql"] = total
+    return out
 
 
 async def wait_caught_up(system: devsystem.System, timeout: float = 1200) -> float:
@@ -179,7 +194,8 @@ async def wait_caught_up(system: devsystem.System, timeout: float = 1200) -> flo
 COMMANDS_PER_PROBLEM = 5.2
 
 
-async def drive(system: devsystem.System, problems: int, concurrency: int, rate: float | None) -> dict[str, Any]:
+async def drive(system: devsystem.System, problems: int, concurrency: int, rate: float | None,
+                postgres: bool = False) -> dict[str, Any]:
     assert system.proc is not None
     root = system.proc.pid
     keys = ensure_local_keys(system.data_dir / "keys")
@@ -198,7 +214,7 @@ async def drive(system: devsystem.System, problems: int, concurrency: int, rate:
         commands_before = d.result.commands
         sem = asyncio.Semaphore(concurrency)
 
-        cpu_before = cpu_seconds(root)
+        cpu_before = cpu_seconds(root, postgres)
         started = time.perf_counter()
 
         async def go(n: int) -> None:
@@ -211,7 +227,7 @@ async def drive(system: devsystem.System, problems: int, concurrency: int, rate:
 
         await asyncio.gather(*(go(n) for n in range(problems)))
         seconds = time.perf_counter() - started
-        cpu_after = cpu_seconds(root)
+        cpu_after = cpu_seconds(root, postgres)
         await d.settle()
         caught_up = await wait_caught_up(system)
         commands = d.result.commands - commands_before
@@ -252,7 +268,7 @@ def main() -> int:
     print(f"starting the system in {data} ...", flush=True)
     system = devsystem.start(data, extra)
     try:
-        report = asyncio.run(drive(system, args.problems, args.concurrency, args.rate))
+        report = asyncio.run(drive(system, args.problems, args.concurrency, args.rate, args.postgres))
         assert system.proc is not None
         report["resident_mb"] = resident_mb(system.proc.pid)
         report["database"] = "postgresql" if args.postgres else "sqlite"
