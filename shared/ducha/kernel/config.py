@@ -66,6 +66,8 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = Field(default="INFO", pattern="^(?i)(DEBUG|INFO|WARNING|ERROR)$")
     log_format: str = Field(default="text", pattern="^(json|text)$")
+    uvicorn_log_level: str = Field(default="warning", pattern="^(?i)(trace|debug|info|warning|error|critical)$",
+                                   description="uvicorn's own log (access lines at info)")
 
     @field_validator("nats_url")
     @classmethod

@@ -6,7 +6,6 @@ atomic batches and wildcard expected-sequence checks, so we always run our own b
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -153,7 +152,3 @@ class NatsServer:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-
-def env_port(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw else default

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 
 import uvicorn
@@ -56,7 +55,7 @@ def main() -> None:
         app,
         host=settings.host,
         port=settings.port,
-        log_level=os.environ.get("DUCHA_UVICORN_LOG_LEVEL", "warning"),
+        log_level=settings.uvicorn_log_level.lower(),
         timeout_graceful_shutdown=uvicorn_grace(settings.shutdown_grace_seconds),
     )
     server = GracefulServer(config, app.state.shutdown_gate, settings.shutdown_grace_seconds)
