@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -250,6 +251,8 @@ async def drive(system: devsystem.System, problems: int, concurrency: int, rate:
 
 
 def main() -> int:
+    # a benchmark stopped with SIGTERM stops the system it started too (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)

@@ -56,7 +56,25 @@ class System:
 
 def start(data_dir: Path, extra_env: dict[str, str] | None = None, timeout: float = 120,
           base_port: int | None = None) -> System:
-    """`ducha run` in `data_dir`, on free ports (or base_port, base_port + 1, ...)."""
+    """`ducha run` in `data_dir`, on free ports (or base_port, base_port + 1, ...).
+
+    A port found free may be taken before the service binds it (an outgoing connection gets its
+    local port from the same range): on free ports, a start refused for a busy port is tried again
+    on new ones."""
+    for attempt in range(3):
+        try:
+            return _start(data_dir, extra_env, timeout, base_port)
+        except PortTaken:
+            if base_port is not None or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def _start(data_dir: Path, extra_env: dict[str, str] | None, timeout: float, base_port: int | None) -> System:
     names = [*SERVICES, "nats"]
     ports = {name: (base_port + i if base_port else free_port()) for i, name in enumerate(names)}
     env = environment()
@@ -83,7 +101,8 @@ def start(data_dir: Path, extra_env: dict[str, str] | None = None, timeout: floa
         time.sleep(0.2)  # polling the log for the start-up banner (a condition, with a deadline)
     if "Ducha (督查) is running" not in text:
         system.stop()
-        raise RuntimeError("ducha run did not start:\n" + text[-5000:])
+        busy = "already in use" in text
+        raise (PortTaken if busy else RuntimeError)("ducha run did not start:\n" + text[-5000:])
     return system
 
 
