@@ -91,7 +91,7 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     projections and reactions writing one file, that sleep was most of notify's commit time under
     load. Writers of one process therefore queue on a lock of their own, and wake the moment it is
     free; other processes (a second instance, `ducha rebuild`) still meet the busy timeout."""
-    turn = _writer_lock(engine) if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+    turn = _writer_lock(engine) if is_sqlite(engine) else contextlib.nullcontext()
     with turn, engine.connect() as conn:
         conn = conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():

@@ -288,14 +288,12 @@ class EventStore:
             raise ValueError(f"a command appends 1..{MAX_BATCH} events")
         try:
             resp = await self._publish_batch(messages)
+            if "error" in resp:
+                raise self._translate(parts[0][0], parts[0][2], _api_error(resp["error"]))
         except BaseException:
             for key, _events, _expected in parts:
                 self._cache.pop(key.filter, None)
             raise
-        if "error" in resp:
-            for key, _events, _expected in parts:
-                self._cache.pop(key.filter, None)
-            raise self._translate(parts[0][0], parts[0][2], _api_error(resp["error"]))
         seq = int(resp["seq"])
         first = seq - len(messages) + 1
         # Extend each cached aggregate with its part, as a single append does: a round's

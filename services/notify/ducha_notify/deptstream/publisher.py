@@ -76,30 +76,30 @@ class DeptPublisher:
         # meanwhile, the expected-last-sequence check refuses our next publish and we read again.
         last, pos = self._known if self._known is not None else await self.position()
         published = 0
-        while True:
-            self._known = (last, pos)
-            rows = await asyncio.to_thread(outbox_rows, self.kernel.engine, pos)
-            if not rows:
-                return published
-            for row in rows:
-                headers = {"Nats-Msg-Id": row["msg_id"], "Nats-Expected-Last-Sequence": str(last),
-                           "Ducha-Outbox": f"{row['source_sequence']}.{row['n']}",
-                           "Ducha-Source-Sequence": str(row["source_sequence"]),
-                           "Ducha-Event-Type": row["event_type"]}
-                try:
-                    ack = await self.js.publish(dept_subject(row["department"], row["event_type"]),
-                                                row["data"].encode(), headers=headers)
-                except nats.js.errors.BadRequestError as exc:
-                    if exc.err_code == 10071:  # another instance wrote meanwhile: continue after it
-                        last, pos = await self.position()
+        try:
+            while True:
+                self._known = (last, pos)
+                rows = await asyncio.to_thread(outbox_rows, self.kernel.engine, pos)
+                if not rows:
+                    return published
+                for row in rows:
+                    headers = {"Nats-Msg-Id": row["msg_id"], "Nats-Expected-Last-Sequence": str(last),
+                               "Ducha-Outbox": f"{row['source_sequence']}.{row['n']}",
+                               "Ducha-Source-Sequence": str(row["source_sequence"]),
+                               "Ducha-Event-Type": row["event_type"]}
+                    try:
+                        ack = await self.js.publish(dept_subject(row["department"], row["event_type"]),
+                                                    row["data"].encode(), headers=headers)
+                    except nats.js.errors.BadRequestError as exc:
+                        if exc.err_code != 10071:
+                            raise
+                        last, pos = await self.position()  # another instance wrote meanwhile: after it
                         break
-                    self._known = None
-                    raise
-                except BaseException:
-                    self._known = None  # stored or not, we cannot tell: read the stream's end again
-                    raise
-                last, pos = ack.seq, (int(row["source_sequence"]), int(row["n"]))
-                published += 1
+                    last, pos = ack.seq, (int(row["source_sequence"]), int(row["n"]))
+                    published += 1
+        except BaseException:
+            self._known = None  # stored or not, we cannot tell: read the stream's end next time
+            raise
 
     async def ensure_consumers(self, departments: Iterable[str]) -> None:
         for department in departments:
